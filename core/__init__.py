@@ -1,0 +1,1 @@
+"""Daily progress rules, storage and tools, free of HTTP and Celery."""

@@ -1,0 +1,179 @@
+"""Engagement: the share of recorded states that are `completed`."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import bindparam, case, func, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from core.days import day_start, today, utcnow, window
+from core.models import ActionState, DailyProgress, User
+from core.progress import ensure_rows
+
+WINDOWS = (15, 30, 60)
+RANKED_DAYS = 15
+
+
+def percent(part: int, whole: int) -> float:
+    """100 * part / whole, rounded half up to 2 decimals; 0.0 for none."""
+    if whole <= 0:
+        return 0.0
+    hundredths = (20000 * part + whole) // (2 * whole)
+    return hundredths / 100
+
+
+@dataclass(frozen=True)
+class Engagement:
+    user_id: int
+    zone: str
+    day: date  # the user's today
+    days_15: float = 0.0
+    days_30: float = 0.0
+    days_60: float = 0.0
+    last_active: date | None = None  # newest day with a recorded state
+
+    @property
+    def ranked(self) -> bool:
+        return self.last_active is not None and (
+            self.day - self.last_active
+        ) < timedelta(days=RANKED_DAYS)
+
+    def ranked_until(self) -> datetime | None:
+        """When the user stops being ranked, if nothing new is recorded."""
+        if self.last_active is None:
+            return None
+        end = self.last_active + timedelta(days=RANKED_DAYS)
+        return day_start(end, self.zone)
+
+
+def _measure(session: Session, day: date, scope) -> dict[int, Engagement]:
+    """Engagement on `day` for the users `scope` selects, in one query."""
+    counts = []
+    for days in WINDOWS:
+        first, _ = window(day, days)
+        inside = ActionState.day >= first
+        done = inside & (ActionState.state == "completed")
+        counts.append(func.sum(case((inside, 1), else_=0)))
+        counts.append(func.sum(case((done, 1), else_=0)))
+    first, _ = window(day, max(WINDOWS))
+    rows = session.execute(
+        select(
+            ActionState.user_id,
+            User.timezone,
+            func.max(ActionState.day),
+            *counts,
+        )
+        .join(User, User.id == ActionState.user_id)
+        .where(ActionState.day >= first, ActionState.day <= day)
+        .where(scope)
+        .group_by(ActionState.user_id, User.timezone)
+    )
+    found = {}
+    for user_id, zone_name, last, t15, c15, t30, c30, t60, c60 in rows:
+        found[user_id] = Engagement(
+            user_id=user_id,
+            zone=zone_name,
+            day=day,
+            days_15=percent(c15, t15),
+            days_30=percent(c30, t30),
+            days_60=percent(c60, t60),
+            last_active=last,
+        )
+    return found
+
+
+def measure_users(
+    session: Session, zones: dict[int, str], now: datetime | None = None
+) -> dict[int, Engagement]:
+    """Engagement of the given users (id -> time zone) on their today."""
+    now = now or datetime.now(UTC)
+    by_day: dict[date, list[int]] = defaultdict(list)
+    for user_id, zone_name in zones.items():
+        by_day[today(zone_name, now)].append(user_id)
+
+    found = {}
+    for day, user_ids in by_day.items():
+        measured = _measure(session, day, ActionState.user_id.in_(user_ids))
+        for user_id in user_ids:
+            found[user_id] = measured.get(user_id) or Engagement(
+                user_id, zones[user_id], day
+            )
+    return found
+
+
+def measure_active(
+    session: Session, now: datetime | None = None
+) -> dict[int, Engagement]:
+    """Engagement of every user with a state in their last 60 local days.
+
+    There are at most three local dates at any instant, so this is one
+    grouped query per date, whatever the number of users.
+    """
+    now = now or datetime.now(UTC)
+    zones_by_day: dict[date, list[str]] = defaultdict(list)
+    for zone_name in session.scalars(select(User.timezone).distinct()):
+        zones_by_day[today(zone_name, now)].append(zone_name)
+
+    found: dict[int, Engagement] = {}
+    for day, zone_names in zones_by_day.items():
+        found.update(_measure(session, day, User.timezone.in_(zone_names)))
+    return found
+
+
+def store(session: Session, measured: dict[int, Engagement]) -> list[tuple]:
+    """Write engagement onto each user's row for today, creating it.
+
+    Returns (user, day, version, 15-day engagement) of every row written,
+    the stamp the rank set needs to keep only the newest value.
+    """
+    if not measured:
+        return []
+    ensure_rows(session, [(e.user_id, e.day) for e in measured.values()])
+    session.connection().execute(
+        update(DailyProgress)
+        .where(
+            DailyProgress.user_id == bindparam("b_user"),
+            DailyProgress.day == bindparam("b_day"),
+        )
+        .values(
+            engagement_15_days=bindparam("b_15"),
+            engagement_30_days=bindparam("b_30"),
+            engagement_60_days=bindparam("b_60"),
+            version=DailyProgress.version + 1,
+            updated_on=bindparam("b_now"),
+        ),
+        [
+            {
+                "b_user": e.user_id,
+                "b_day": e.day,
+                "b_15": e.days_15,
+                "b_30": e.days_30,
+                "b_60": e.days_60,
+                "b_now": utcnow(),
+            }
+            for e in sorted(measured.values(), key=lambda e: e.user_id)
+        ],
+    )
+    return versions(session, [(e.user_id, e.day) for e in measured.values()])
+
+
+def versions(session: Session, pairs) -> list[tuple]:
+    """(user, day, version, engagement_15) of the given rows."""
+    found = []
+    pairs = sorted(set(pairs))
+    for start in range(0, len(pairs), 500):
+        chunk = pairs[start : start + 500]
+        found.extend(
+            session.execute(
+                select(
+                    DailyProgress.user_id,
+                    DailyProgress.day,
+                    DailyProgress.version,
+                    DailyProgress.engagement_15_days,
+                ).where(
+                    tuple_(DailyProgress.user_id, DailyProgress.day).in_(chunk)
+                )
+            ).all()
+        )
+    return found

@@ -1,0 +1,91 @@
+"""The hand-off of reports to the workers: a Redis stream.
+
+The API and the CLI append checked reports to `dp:reports`; workers read
+it through the consumer group `appliers` and acknowledge an entry only
+after its batch is committed. An entry read by a worker that died is
+claimed by another once it has been pending for `CLAIM_AFTER_MS`.
+"""
+
+import os
+import socket
+from collections.abc import Iterable
+
+from redis import Redis
+from redis.exceptions import ResponseError
+
+from core.reports import Report
+
+STREAM = "dp:reports"
+DEAD = "dp:reports:dead"
+GROUP = "appliers"
+CLAIM_AFTER_MS = 30_000
+
+
+def enqueue_report(redis: Redis, report: Report) -> str:
+    """Queue one checked report; returns its entry id."""
+    return redis.xadd(STREAM, report.to_fields()).decode()
+
+
+def enqueue_reports(redis: Redis, reports: Iterable[Report]) -> int:
+    """Queue many reports, in order, in one round trip per thousand."""
+    count = 0
+    pipe = redis.pipeline(transaction=False)
+    for report in reports:
+        pipe.xadd(STREAM, report.to_fields())
+        count += 1
+        if count % 1000 == 0:
+            pipe.execute()
+    pipe.execute()
+    return count
+
+
+def seq(entry_id: bytes | str) -> int:
+    """An entry id as one integer that keeps the stream's order."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    millis, _, number = text.partition("-")
+    return int(millis) * 1_000_000 + int(number)
+
+
+def consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+def ensure_group(redis: Redis) -> None:
+    try:
+        redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    except ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def read_batch(redis: Redis, consumer: str, count: int) -> list[tuple]:
+    """Entries to apply: first those a dead consumer left, then new ones."""
+    _, claimed, *_ = redis.xautoclaim(
+        STREAM, GROUP, consumer, CLAIM_AFTER_MS, "0-0", count=count
+    )
+    entries = [entry for entry in claimed if entry and entry[1]]
+    if entries:
+        return entries
+    found = redis.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=count)
+    return found[0][1] if found else []
+
+
+def ack(redis: Redis, entry_ids: list) -> None:
+    if entry_ids:
+        with redis.pipeline() as pipe:
+            pipe.xack(STREAM, GROUP, *entry_ids)
+            pipe.xdel(STREAM, *entry_ids)
+            pipe.execute()
+
+
+def bury(redis: Redis, entry_id, fields: dict, reason: str) -> None:
+    """Keep an entry that cannot be applied, for an operator to inspect."""
+    with redis.pipeline() as pipe:
+        pipe.xadd(DEAD, {**fields, "reason": reason[:500]})
+        pipe.xack(STREAM, GROUP, entry_id)
+        pipe.xdel(STREAM, entry_id)
+        pipe.execute()
+
+
+def backlog(redis: Redis) -> int:
+    return redis.xlen(STREAM)
