@@ -163,3 +163,11 @@ def read_counts(
         except RedisError as exc:
             log.warning("streak cache unreachable", extra={"error": str(exc)})
     return {day: count for day, (_, count) in found.items()}
+
+
+def refresh(cache: StreakCache, session: Session, pairs) -> None:
+    """Put the current counts of these (user, day) rows in the cache."""
+    try:
+        cache.put_many(rows_for_cache(session, pairs))
+    except RedisError as exc:
+        log.warning("streak cache unreachable", extra={"error": str(exc)})

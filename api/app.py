@@ -1,0 +1,101 @@
+"""The WSGI app: `create_app()` wires the services into the resources."""
+
+import logging
+import time
+
+import falcon
+
+from api import errors, misc, progress, selections
+from api.auth import TokenAuth
+from api.views import ProgressView
+from core import logs
+from core.ranks import Ranks
+from core.services import Services
+from core.settings import Settings
+
+log = logging.getLogger("api.requests")
+
+
+class RequestLog:
+    """One line per request: method, route, status, duration, user."""
+
+    def process_request(self, req, resp):
+        req.context.started = time.perf_counter()
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        caller = getattr(req.context, "caller", None)
+        log.info(
+            "request",
+            extra={
+                "method": req.method,
+                "path": req.path,
+                "route": req.uri_template,
+                "status": resp.status_code,
+                "ms": round(
+                    (time.perf_counter() - req.context.started) * 1000, 2
+                ),
+                "user": caller.id if caller else None,
+            },
+        )
+
+
+def create_app(
+    settings: Settings | None = None, services: Services | None = None
+) -> falcon.App:
+    settings = settings or Settings.from_env()
+    services = services or Services.from_settings(settings)
+    auth = TokenAuth(services.db, settings.token_cache_seconds)
+    view = ProgressView(Ranks(services.redis), settings.rank_floor)
+
+    app = falcon.App(middleware=[RequestLog(), auth])
+    app.req_options.auto_parse_form_urlencoded = False
+    errors.install(app)
+
+    me = "/api/users"
+    item = "{item_id:int(min=1, max=2147483647)}"
+    route = app.add_route
+    route("/healthz", misc.Health())
+    route("/readyz", misc.Ready(services))
+    route("/api/goals/", misc.goals(services))
+    route("/api/actions/", misc.actions(services))
+    route(f"{me}/me/", misc.Me(services, auth))
+    route(f"{me}/goals/", selections.UserGoals(services))
+    route(f"{me}/goals/{item}/", selections.UserGoalItem(services))
+    route(f"{me}/actions/", selections.UserActions(services))
+    route(f"{me}/actions/{item}/", selections.UserActionItem(services))
+    route(
+        f"{me}/actions/{item}/complete/",
+        selections.Report(services, "action"),
+    )
+    route(f"{me}/customactions/", selections.CustomActions(services))
+    route(f"{me}/customactions/{item}/", selections.CustomActionItem(services))
+    route(
+        f"{me}/customactions/{item}/complete/",
+        selections.Report(services, "customaction"),
+    )
+    route(f"{me}/progress/", progress.ProgressList(services, view))
+    route(f"{me}/progress/{item}/", progress.ProgressDetail(services, view))
+    route(f"{me}/progress/latest/", progress.LatestProgress(services, view))
+    route(f"{me}/progress/checkin/", progress.Checkin(services, view))
+    route(f"{me}/progress/streaks/", progress.Streaks(services, view))
+    return app
+
+
+def _wsgi_app() -> falcon.App:
+    logs.configure()
+    return create_app()
+
+
+class _Lazy:
+    """Builds the app on first use, so importing this module is cheap."""
+
+    def __init__(self):
+        self._app = None
+
+    def __call__(self, environ, start_response):
+        if self._app is None:
+            self._app = _wsgi_app()
+        return self._app(environ, start_response)
+
+
+app = _Lazy()
