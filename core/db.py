@@ -5,9 +5,10 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import case, create_engine, event
+from sqlalchemy import case, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -52,6 +53,7 @@ class Database:
     def __init__(self, url: str):
         self.url = url
         if url.startswith("sqlite"):
+            _make_folder(url)
             self.reader = _sqlite_engine(url, immediate=False)
             self.writer = _sqlite_engine(url, immediate=True)
         else:
@@ -95,6 +97,12 @@ class Database:
     def dispose(self) -> None:
         self.reader.dispose()
         self.writer.dispose()
+
+
+def _make_folder(url: str) -> None:
+    path = make_url(url).database
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def is_transient(exc: DBAPIError) -> bool:

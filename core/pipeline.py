@@ -77,7 +77,9 @@ def store_ranks(db: Database, ranks: Ranks, written, now=None) -> None:
     db.write(work)
 
 
-def apply_entries(db: Database, redis: Redis, entries) -> Outcome:
+def apply_entries(
+    db: Database, broker: Redis, redis: Redis, entries
+) -> Outcome:
     """Apply stream entries in one transaction, then refresh Redis, ack."""
     now = datetime.now(UTC)
     batch, bad = [], []
@@ -97,31 +99,31 @@ def apply_entries(db: Database, redis: Redis, entries) -> Outcome:
         # One bad report must not hold back the others: apply them one
         # by one, and keep those that still fail aside.
         log.exception("batch failed, applying its reports one by one")
-        return _apply_singly(db, redis, entries)
+        return _apply_singly(db, broker, redis, entries)
 
     ranks = Ranks(redis)
     ranks.push(outcome.measured, outcome.written)
     streaks.StreakCache(redis).put_many(outcome.touched)
     store_ranks(db, ranks, outcome.written, now)
     for entry_id, fields, reason in bad:
-        queue.bury(redis, entry_id, fields, reason)
-    queue.ack(redis, [entry_id for entry_id, _ in entries])
+        queue.bury(broker, entry_id, fields, reason)
+    queue.ack(broker, [entry_id for entry_id, _ in entries])
     outcome.buried = len(bad)
     return outcome
 
 
-def _apply_singly(db: Database, redis: Redis, entries) -> Outcome:
+def _apply_singly(db: Database, broker: Redis, redis: Redis, entries):
     total = Outcome()
     for entry_id, fields in entries:
         try:
-            one = apply_entries(db, redis, [(entry_id, fields)])
+            one = apply_entries(db, broker, redis, [(entry_id, fields)])
         except (OperationalError, InterfaceError):
             raise
         except Exception as exc:
             log.exception(
                 "report could not be applied", extra={"id": entry_id}
             )
-            queue.bury(redis, entry_id, fields, repr(exc))
+            queue.bury(broker, entry_id, fields, repr(exc))
             total.buried += 1
         else:
             total.applied += one.applied
@@ -131,20 +133,21 @@ def _apply_singly(db: Database, redis: Redis, entries) -> Outcome:
 
 def drain(
     db: Database,
+    broker: Redis,
     redis: Redis,
     consumer: str,
     seconds: float = 5.0,
     batch_size: int = 500,
 ) -> Outcome:
     """Apply queued reports until the stream is empty or time is up."""
-    queue.ensure_group(redis)
+    queue.ensure_group(broker)
     total = Outcome()
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        entries = queue.read_batch(redis, consumer, batch_size)
+        entries = queue.read_batch(broker, consumer, batch_size)
         if not entries:
             break
-        outcome = apply_entries(db, redis, entries)
+        outcome = apply_entries(db, broker, redis, entries)
         total.applied += outcome.applied
         total.buried += outcome.buried
     return total

@@ -26,7 +26,9 @@ def enqueue_report(redis: Redis, report: Report) -> str:
     return redis.xadd(STREAM, report.to_fields()).decode()
 
 
-def enqueue_reports(redis: Redis, reports: Iterable[Report]) -> int:
+def enqueue_reports(
+    redis: Redis, reports: Iterable[Report], progress=None
+) -> int:
     """Queue many reports, in order, in one round trip per thousand."""
     count = 0
     pipe = redis.pipeline(transaction=False)
@@ -35,7 +37,11 @@ def enqueue_reports(redis: Redis, reports: Iterable[Report]) -> int:
         count += 1
         if count % 1000 == 0:
             pipe.execute()
+            if progress:
+                progress(1000)
     pipe.execute()
+    if progress:
+        progress(count % 1000)
     return count
 
 
@@ -59,13 +65,24 @@ def ensure_group(redis: Redis) -> None:
 
 
 def read_batch(redis: Redis, consumer: str, count: int) -> list[tuple]:
-    """Entries to apply: first those a dead consumer left, then new ones."""
-    _, claimed, *_ = redis.xautoclaim(
-        STREAM, GROUP, consumer, CLAIM_AFTER_MS, "0-0", count=count
-    )
-    entries = [entry for entry in claimed if entry and entry[1]]
-    if entries:
-        return entries
+    """Entries to apply, in this order: this consumer's own unacknowledged
+    ones (a failed batch), those a dead consumer left, then new ones."""
+    for start in ("0", None):
+        if start is None:
+            _, claimed, *_ = redis.xautoclaim(
+                STREAM, GROUP, consumer, CLAIM_AFTER_MS, "0-0", count=count
+            )
+            found = [("claimed", claimed)]
+        else:
+            found = redis.xreadgroup(
+                GROUP, consumer, {STREAM: start}, count=count
+            )
+            found = found[0:1] if found else []
+        entries = [e for _, batch in found for e in batch if e and e[1]]
+        gone = [e[0] for _, batch in found for e in batch if e and not e[1]]
+        ack(redis, gone)
+        if entries:
+            return entries
     found = redis.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=count)
     return found[0][1] if found else []
 

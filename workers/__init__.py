@@ -1,0 +1,1 @@
+"""Celery workers: apply queued reports, recompute engagement and ranks."""
