@@ -61,12 +61,22 @@ def start_redis(folder: Path) -> subprocess.Popen:
     sys.exit("redis-server did not start within 5 seconds")
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
     settings = Settings.from_env()
     server = start_redis(VAR) if settings.embedded_redis else None
     try:
         upgrade(settings.database_url)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        scripts = str(Path(sys.executable).parent)
+        env = {
+            **os.environ,
+            "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONUNBUFFERED": "1",
+        }
         command = [
             sys.executable, "-m", "honcho", "start",
             "-f", str(ROOT / "Procfile"),
@@ -78,7 +88,7 @@ def main() -> int:
             return honcho.wait()
         except KeyboardInterrupt:
             honcho.send_signal(signal.SIGINT)
-            return honcho.wait()
+            return honcho.wait(timeout=60)
     finally:
         if server is not None:
             server.terminate()

@@ -17,6 +17,9 @@ _started: dict[str, float] = {}
 @signals.setup_logging.connect
 def _logging(**_):
     logs.configure()
+    # Our own line per task says more; these repeat every beat tick.
+    for name in ("celery.app.trace", "celery.worker.strategy", "celery.beat"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @signals.task_prerun.connect
