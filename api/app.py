@@ -7,6 +7,7 @@ import falcon
 
 from api import errors, misc, progress, selections
 from api.auth import TokenAuth
+from api.openapi import OpenAPI
 from api.views import ProgressView
 from core import logs
 from core.ranks import Ranks
@@ -56,6 +57,7 @@ def create_app(
     route = app.add_route
     route("/healthz", misc.Health())
     route("/readyz", misc.Ready(services))
+    route("/openapi.json", OpenAPI())
     route("/api/goals/", misc.goals(services))
     route("/api/actions/", misc.actions(services))
     route(f"{me}/me/", misc.Me(services, auth))
