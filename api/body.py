@@ -17,7 +17,12 @@ def read_json(req: falcon.Request, optional: bool = False):
         )
     if req.content_length is not None and req.content_length > LIMIT:
         raise falcon.HTTPContentTooLarge(description="the body is over 64 KiB")
-    raw = req.bounded_stream.read(LIMIT + 1)
+    stream = req.bounded_stream
+    if req.content_length is None and req.env.get("wsgi.input_terminated"):
+        # A chunked body: the server ends the stream, but Falcon's bounded
+        # stream would read nothing without a Content-Length.
+        stream = req.stream
+    raw = stream.read(LIMIT + 1)
     if len(raw) > LIMIT:
         raise falcon.HTTPContentTooLarge(description="the body is over 64 KiB")
     if not raw.strip():
@@ -27,11 +32,43 @@ def read_json(req: falcon.Request, optional: bool = False):
             description="body: a JSON object is needed"
         )
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise falcon.HTTPBadRequest(
             description="body: not valid JSON"
         ) from None
+    if not _storable(body):
+        raise falcon.HTTPBadRequest(
+            description="body: strings may not hold NUL or lone surrogates"
+        )
+    return body
+
+
+def _storable(body) -> bool:
+    """No string the database or Redis would refuse (NUL, lone surrogate).
+
+    Walked with a stack: a body may nest as deep as the parser allows.
+    """
+    stack = [body]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            if "\x00" in item or not item.isascii() and not _utf8(item):
+                return False
+    return True
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_object(req: falcon.Request, optional: bool = False) -> dict:
@@ -58,7 +95,8 @@ def query_int(req: falcon.Request, name: str, default: int) -> int:
     raw = req.get_param(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < 1 or len(raw) > 9:
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= 9
+    if not digits or int(raw) < 1:
         raise falcon.HTTPBadRequest(
             description=f"{name}: expected a positive integer"
         )

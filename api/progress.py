@@ -55,7 +55,8 @@ def _goal_status(value, low: int, high: int) -> dict[int, int]:
     found = {}
     for key, checkin in value.items():
         _, _, goal_id = key.partition("goal-")
-        if not key.startswith("goal-") or not goal_id.isdigit():
+        digits = goal_id.isascii() and goal_id.isdigit()
+        if not key.startswith("goal-") or not digits or len(goal_id) > 10:
             raise falcon.HTTPBadRequest(
                 description=f"goal_status: bad key {key!r}, use goal-<id>"
             )

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import INT_MAX
 from core.models import CustomAction, User, UserAction
 from core.reports import KINDS, Report, ReportError, build_report
 
@@ -25,7 +26,11 @@ def _entry(number: int, line: str) -> dict:
         raise FileError(f"line {number}: expected a JSON object")
     for name in ("user", "target"):
         value = entry.get(name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or not 1 <= value <= INT_MAX
+        ):
             raise FileError(f"line {number}: {name}: expected a positive id")
     if entry.get("kind") not in KINDS:
         raise FileError(f"line {number}: kind: action or customaction")
@@ -44,7 +49,15 @@ def read_file(session: Session, path: str) -> list[Report]:
             ]
     except (OSError, UnicodeDecodeError) as exc:
         raise FileError(f"cannot read {path}: {exc}") from None
-    entries = [(number, _entry(number, line)) for number, line in lines]
+    # Lines after the first malformed one wait: an earlier line may
+    # still be refused below, and the first bad line is the one named.
+    entries, malformed = [], None
+    for number, line in lines:
+        try:
+            entries.append((number, _entry(number, line)))
+        except FileError as exc:
+            malformed = exc
+            break
 
     user_ids = {entry["user"] for _, entry in entries}
     zones = dict(
@@ -90,4 +103,6 @@ def read_file(session: Session, path: str) -> list[Report]:
             )
         except ReportError as exc:
             raise FileError(f"line {number}: {exc}") from None
+    if malformed is not None:
+        raise malformed
     return reports

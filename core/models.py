@@ -70,7 +70,11 @@ class UserGoal(Base):
 
 class UserAction(Base):
     __tablename__ = "user_actions"
-    __table_args__ = (UniqueConstraint("user_id", "action_id"),)
+    # Ids are never reused: recorded states name their target by id.
+    __table_args__ = (
+        UniqueConstraint("user_id", "action_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -80,6 +84,7 @@ class UserAction(Base):
 
 class CustomAction(Base):
     __tablename__ = "custom_actions"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)

@@ -37,13 +37,16 @@ return 0
 """
 
 _READ = """
-local gone = redis.call(
-  'ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[#ARGV], 'LIMIT', 0, 500)
-for _, user in ipairs(gone) do
-  redis.call('ZREM', KEYS[1], user)
-  redis.call('ZREM', KEYS[2], user)
-  redis.call('HDEL', KEYS[3], user)
-end
+local gone
+repeat
+  gone = redis.call(
+    'ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[#ARGV], 'LIMIT', 0, 500)
+  for _, user in ipairs(gone) do
+    redis.call('ZREM', KEYS[1], user)
+    redis.call('ZREM', KEYS[2], user)
+    redis.call('HDEL', KEYS[3], user)
+  end
+until #gone < 500
 local card = redis.call('ZCARD', KEYS[1])
 local found = {}
 for i = 1, #ARGV - 1 do

@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, case, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from core.days import as_utc, local_day, utcnow
@@ -122,13 +122,19 @@ def build_report(
     ):
         raise ReportError("length: a string of at most 64 characters")
 
+    try:
+        day = local_day(occurred_at, zone)
+        occurred_at = as_utc(occurred_at)
+    except OverflowError:
+        # Imports take any past time, even one before the year 1 in UTC.
+        raise ReportError("occurred_at: out of range") from None
     return Report(
         user_id=user_id,
         kind=kind,
         target_id=target_id,
         state=state,
-        occurred_at=as_utc(occurred_at),
-        day=local_day(occurred_at, zone),
+        occurred_at=occurred_at,
+        day=day,
         length=length,
     )
 
@@ -140,32 +146,46 @@ def counter(kind: str, state: str) -> str | None:
 
 def transitions(
     recorded: dict[tuple, tuple], batch: list[tuple[int, Report]]
-) -> tuple[dict[tuple, tuple], dict[tuple, int]]:
+) -> tuple[dict[tuple, tuple], dict[tuple, tuple[int, int]]]:
     """The newest state of each key, and the counter moves that follow.
 
     `recorded` maps (user, kind, target, day) to (occurred_at, seq, state)
     as stored. Returns the keys whose state changes, with their new
-    (occurred_at, seq, state), and the deltas per (user, day, column).
+    (occurred_at, seq, state), and per (user, day, column) the moves as
+    (delta, floor): the column becomes max(value + delta, floor). This is
+    what applying the reports one by one in `seq` order gives, a counter
+    stopping at 0 at each step, so batching never changes the result.
     """
+    current = dict(recorded)
     winners: dict[tuple, tuple] = {}
-    for seq, report in batch:
+    steps: dict[tuple, list[int]] = defaultdict(list)
+    for seq, report in sorted(batch, key=lambda item: item[0]):
         key = (report.user_id, report.kind, report.target_id, report.day)
         candidate = (report.occurred_at, seq, report.state)
-        best = winners.get(key) or recorded.get(key)
-        if best is None or candidate[:2] > best[:2]:
-            winners[key] = candidate
-
-    deltas: dict[tuple, int] = defaultdict(int)
-    for key, (_, _, state) in winners.items():
-        user_id, kind, _, day = key
-        old = recorded.get(key)
-        if old is not None and old[2] == state:
+        old = current.get(key)
+        if old is not None and candidate[:2] <= old[:2]:
             continue
-        if old is not None and counter(kind, old[2]):
-            deltas[(user_id, day, counter(kind, old[2]))] -= 1
-        if counter(kind, state):
-            deltas[(user_id, day, counter(kind, state))] += 1
-    return winners, {k: v for k, v in deltas.items() if v}
+        current[key] = winners[key] = candidate
+        if old is not None and old[2] == report.state:
+            continue
+        if old is not None and counter(report.kind, old[2]):
+            column = counter(report.kind, old[2])
+            steps[(report.user_id, report.day, column)].append(-1)
+        if counter(report.kind, report.state):
+            column = counter(report.kind, report.state)
+            steps[(report.user_id, report.day, column)].append(1)
+
+    deltas: dict[tuple, tuple[int, int]] = {}
+    for where, moves in steps.items():
+        # After the last step that stopped at 0, the value is what the
+        # later steps add up to: the largest such sum is the floor.
+        floor, later = 0, 0
+        for move in reversed(moves[1:]):
+            later += move
+            floor = max(floor, later)
+        if sum(moves) or floor:
+            deltas[where] = (sum(moves), floor)
+    return winners, deltas
 
 
 def apply_reports(
@@ -272,13 +292,21 @@ def _write_states(session: Session, recorded, winners) -> None:
 MOVABLE = tuple(counter(kind, state) for kind in KINDS for state in COUNTED)
 
 
-def _move_counters(session: Session, deltas: dict[tuple, int]) -> None:
-    """One UPDATE for all rows, each column moved by its delta."""
-    by_row: dict[tuple, dict[str, int]] = defaultdict(dict)
-    for (user_id, day, column), delta in deltas.items():
-        by_row[(user_id, day)][column] = delta
+def _move_counters(session: Session, deltas: dict[tuple, tuple]) -> None:
+    """One UPDATE for all rows, each column moved by its (delta, floor)."""
+    by_row: dict[tuple, dict[str, tuple]] = defaultdict(dict)
+    for (user_id, day, column), move in deltas.items():
+        by_row[(user_id, day)][column] = move
     if not by_row:
         return
+
+    def moved(column):
+        value = getattr(DailyProgress, column)
+        delta, floor = bindparam(f"b_{column}"), bindparam(f"f_{column}")
+        return case(
+            (value + delta < floor, floor), else_=bounded(value, delta)
+        )
+
     session.connection().execute(
         update(DailyProgress)
         .where(
@@ -286,12 +314,7 @@ def _move_counters(session: Session, deltas: dict[tuple, int]) -> None:
             DailyProgress.day == bindparam("b_day"),
         )
         .values(
-            **{
-                column: bounded(
-                    getattr(DailyProgress, column), bindparam(f"b_{column}")
-                )
-                for column in MOVABLE
-            },
+            **{column: moved(column) for column in MOVABLE},
             version=DailyProgress.version + 1,
             updated_on=bindparam("b_now"),
         ),
@@ -300,7 +323,8 @@ def _move_counters(session: Session, deltas: dict[tuple, int]) -> None:
                 "b_user": user_id,
                 "b_day": day,
                 "b_now": utcnow(),
-                **{f"b_{c}": moves.get(c, 0) for c in MOVABLE},
+                **{f"b_{c}": moves.get(c, (0, 0))[0] for c in MOVABLE},
+                **{f"f_{c}": moves.get(c, (0, 0))[1] for c in MOVABLE},
             }
             for (user_id, day), moves in sorted(by_row.items())
         ],

@@ -101,6 +101,7 @@ def upgrade() -> None:
             ["users.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("custom_actions", schema=None) as batch_op:
         batch_op.create_index(
@@ -178,6 +179,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("user_id", "action_id"),
+        sqlite_autoincrement=True,
     )
 
 

@@ -1,0 +1,1 @@
+"""End-to-end checks of a running service: `make demo`."""
