@@ -4,9 +4,11 @@ import threading
 
 import falcon
 from cachetools import TTLCache
+from sqlalchemy import select
 
 from core.accounts import Caller, authenticate, hash_token
 from core.db import Database
+from core.models import User
 
 
 class TokenAuth:
@@ -32,23 +34,30 @@ class TokenAuth:
         req.context.caller = self.caller(token.strip())
 
     def caller(self, token: str) -> Caller:
+        # Only the token's owner is kept: another process may change the
+        # user's time zone at any moment, so it is read on every request.
         digest = hash_token(token)
         with self._lock:
-            caller = self._cache.get(digest)
-        if caller is None:
-            with self._db.reading() as session:
+            user_id = self._cache.get(digest)
+        with self._db.reading() as session:
+            if user_id is None:
                 caller = authenticate(session, token)
-            if caller is None:
-                raise falcon.HTTPUnauthorized(
-                    description="invalid token", challenges=["Token"]
+            else:
+                zone = session.scalar(
+                    select(User.timezone).where(User.id == user_id)
                 )
-            with self._lock:
-                self._cache[digest] = caller
+                caller = None if zone is None else Caller(user_id, zone)
+        if caller is None:
+            raise falcon.HTTPUnauthorized(
+                description="invalid token", challenges=["Token"]
+            )
+        with self._lock:
+            self._cache[digest] = caller.id
         return caller
 
     def forget(self, caller: Caller) -> None:
-        """Drop a user's cached entry, after their time zone changed."""
+        """Drop a user's cached entries."""
         with self._lock:
-            for digest, cached in list(self._cache.items()):
-                if cached.id == caller.id:
+            for digest, user_id in list(self._cache.items()):
+                if user_id == caller.id:
                     del self._cache[digest]

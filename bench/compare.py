@@ -95,8 +95,7 @@ class Diff:
             (r for d, r in e.rows.items() if d.isoformat() == day), None
         )
         if row is None:
-            self.bad(where, "date", sorted(map(str, e.rows)), day)
-            return
+            return  # the callers say which day is missing or extra
         self.check(where, "user", m.id, got.get("user"))
         self.check(
             where, "object_type", "dailyprogress", got.get("object_type")
@@ -130,9 +129,15 @@ class Diff:
 
     def rows(self, seen: Seen) -> None:
         dates = [row.get("date") for row in seen.rows]
-        wanted = sorted((day.isoformat() for day in self.e.rows), reverse=True)
-        if dates != wanted:
-            self.bad("progress list", "dates (newest first)", wanted, dates)
+        wanted = {day.isoformat() for day in self.e.rows}
+        if dates != sorted(set(dates), reverse=True):
+            self.bad(
+                "progress list", "dates", "one a day, newest first", dates
+            )
+        for day in sorted(wanted - set(dates)):
+            self.bad(f"row {day}", "row", "present", "missing")
+        for day in sorted(set(dates) - wanted):
+            self.bad(f"row {day}", "row", "absent", "present")
         self.check("progress list", "count", len(wanted), seen.count)
         for row in seen.rows:
             self.row(f"row {row.get('date')}", row)
@@ -144,7 +149,8 @@ class Diff:
         self.check("latest", "status", 200, seen.latest.status)
         if seen.latest.status == 200:
             got = seen.latest.data
-            self.check("latest", "date", self.e.today.isoformat(), got["date"])
+            today = self.e.today.isoformat()
+            self.check("latest", "date", today, got.get("date"))
             self.row("latest", got)
 
     def streaks(self, seen: Seen) -> None:

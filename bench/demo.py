@@ -72,7 +72,6 @@ class Demo:
         self.started = datetime.now(UTC)
         self.clock = time.monotonic()
         self.counts: Counter = Counter()
-        self.notes: list[str] = []
 
     def say(self, text: str) -> None:
         elapsed = time.monotonic() - self.clock
@@ -90,9 +89,8 @@ class Demo:
         members = plan(self.users, SEED, self.run_id, zones)
         self.zones, self.skipped = zones, skipped
         self.say(f"creating a catalogue and {len(members)} users (CLI)")
-        catalogue = create_catalogue(self.run_id)
+        self.catalogue = catalogue = create_catalogue(self.run_id)
         create_users(members)
-        self.catalogue = catalogue
 
         # 2. The app's traffic; a user's requests go one after another,
         # except the check-ins of a burst, sent at the same moment.
@@ -145,7 +143,7 @@ class Demo:
         self.say("comparing every user with the model")
         first = self.compare(members)
         self.say("rebuilding the Redis caches (CLI), comparing again")
-        self.rebuilt = run_tool("rebuild-cache")
+        run_tool("rebuild-cache")
         second = self.compare(members)
         return self.summary(members, first, second)
 

@@ -18,7 +18,7 @@ Written from SPEC.md (sections 4.1 to 4.5), not from the service's code:
 import math
 from bisect import bisect_left
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
@@ -72,7 +72,6 @@ class Expectation:
     streak: list[tuple[date, int]]
     current_streak: int
     rank: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 def recorded(member: Member) -> dict[tuple, str]:

@@ -98,9 +98,8 @@ def create_catalogue(run: str) -> Catalogue:
             )
             catalogue.actions[made["id"]] = goal
     for name in LOOSE_ACTIONS:
-        catalogue.actions[run_cli("create-action", "--title", name)["id"]] = (
-            None
-        )
+        made = run_cli("create-action", "--title", name)
+        catalogue.actions[made["id"]] = None
     return catalogue
 
 
@@ -127,9 +126,10 @@ def choose(api: Api, member: Member, catalogue: Catalogue, seed: int):
     for goal in goals:
         again = goal in member.goals
         answer = api.call("POST", "/api/users/goals/", token, {"goal": goal})
-        if api.expect(answer, {200} if again else {201}, f"{me} goal"):
-            member.goals += [] if again else [goal]
-            counts["goals"] += not again
+        status = {200} if again else {201}
+        if api.expect(answer, status, f"{me} goal") and not again:
+            member.goals.append(goal)
+            counts["goals"] += 1
     if member.profile in ("ghost", "quiet"):
         return counts
 

@@ -90,10 +90,10 @@ def _body(rng: random.Random, state: str, at: datetime | None) -> dict:
     return body
 
 
-def report(api: Api, member: Member, kind: str, target: int, body, **kw):
+def report(api: Api, member: Member, kind, target, body, json_type=True):
     """POST one report; records it when the service took it."""
     path = f"/api/users/{kind}s/{target}/complete/"
-    answer = api.call("POST", path, member.token, body, **kw)
+    answer = api.call("POST", path, member.token, body, json_type=json_type)
     if not api.expect(answer, {202}, f"user {member.id} {path}"):
         return None
     state = (body or {}).get("state", "completed")

@@ -108,6 +108,8 @@ class Ranks:
     ) -> dict[int, float]:
         """Live rank of each user; 0 for users who are not ranked."""
         now = now or datetime.now(UTC)
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=UTC)
         card, lowers = self._read(
             keys=[RANK, UNTIL, STAMP], args=[*user_ids, now.timestamp()]
         )

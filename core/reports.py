@@ -103,7 +103,9 @@ def build_report(
     that. A time up to 5 minutes ahead of `now` counts as now.
     """
     now = now or datetime.now(UTC)
-    state = body.get("state", "completed")
+    state = body.get("state")
+    if state is None:
+        state = "completed"
     if state not in STATES:
         raise ReportError(f"state: must be one of {', '.join(STATES)}")
 

@@ -4,6 +4,7 @@ Tests run on a temporary SQLite file, or on PostgreSQL when
 TEST_DATABASE_URL is set (its tables are dropped and made anew).
 """
 
+import itertools
 import os
 from datetime import UTC, datetime
 
@@ -55,6 +56,9 @@ def client(settings, services):
     return testing.TestClient(create_app(settings, services))
 
 
+_emails = itertools.count(1)
+
+
 class World:
     """Builds users, goals and actions, and drains the queue like a worker."""
 
@@ -64,7 +68,7 @@ class World:
         self.client = client
 
     def user(self, email=None, timezone="UTC"):
-        email = email or f"user{id(object())}@example.org"
+        email = email or f"user{next(_emails)}@example.org"
         user, token = self.db.write(
             lambda s: accounts.create_user(s, email, timezone)
         )

@@ -2,10 +2,12 @@
 
 Rows of past days cannot be made through the API, so `rows.add` writes
 them with the core functions the workers use, then drops the user's
-streak cache so that the next read rebuilds it from SQL.
+streak cache so that the next read rebuilds it from SQL. `owned` holds
+one of each of alice's objects, named as the path templates name them.
 """
 
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -82,3 +84,21 @@ def alice(world):
 @pytest.fixture
 def bob(world):
     return world.user(email="bob@example.org")
+
+
+@pytest.fixture
+def owned(world, alice):
+    """One of each of alice's objects, by the names the paths use."""
+    goal = world.goal()
+    alice.select_goal(goal)
+    action = world.action(goal=goal)
+    user_action = alice.select_action(action)
+    custom = alice.custom_action()
+    row = alice.post("/api/users/progress/").json["id"]
+    return SimpleNamespace(
+        goal=goal,
+        action=action,
+        user_action=user_action,
+        custom=custom,
+        row=row,
+    )

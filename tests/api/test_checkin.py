@@ -3,9 +3,12 @@
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
+from falcon import testing
 
+from api.app import create_app
 from tests.api.conftest import assert_error, today_of
 
 CHECKIN = "/api/users/progress/checkin/"
@@ -139,3 +142,20 @@ def test_check_in_keeps_another_users_row_alone(world, alice, bob, goal):
     alice.post(CHECKIN, json={"goal": goal, "daily_checkin": 1})
     assert bob.get(LATEST).json["goal_status"] == {f"goal-{goal}": 5}
     assert alice.get(LATEST).json["goal_status"] == {f"goal-{goal}": 1}
+
+
+def test_check_in_bounds_follow_the_settings(world, alice, goal):
+    settings = replace(world.services.settings, checkin_min=0, checkin_max=9)
+    services = replace(world.services, settings=settings)
+    client = testing.TestClient(create_app(settings, services))
+
+    def check_in(value):
+        return client.simulate_post(
+            CHECKIN,
+            headers=alice.headers,
+            json={"goal": goal, "daily_checkin": value},
+        )
+
+    assert check_in(0).status_code == 200
+    assert check_in(9).json["goal_status"] == {f"goal-{goal}": 9}
+    assert assert_error(check_in(10), 400) == "Invalid value: 10"

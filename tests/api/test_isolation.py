@@ -41,7 +41,7 @@ VIEWS = [
 
 
 @pytest.fixture
-def owned(world, alice, rows):
+def seeded(world, alice, rows):
     """Alice's objects, with a check-in and an applied report."""
     goal = world.goal()
     alice.select_goal(goal)
@@ -65,10 +65,10 @@ def _snapshot(user) -> dict:
 
 @pytest.mark.parametrize(("method", "path", "body"), BY_ID)
 def test_other_users_object_is_a_404_and_stays_unchanged(
-    world, alice, bob, owned, method, path, body
+    world, alice, bob, seeded, method, path, body
 ):
     before = _snapshot(alice)
-    response = bob.request(method, path.format(**vars(owned)), json=body)
+    response = bob.request(method, path.format(**vars(seeded)), json=body)
     assert_error(response, 404)
     assert world.backlog() == 0
     world.drain()
@@ -77,14 +77,14 @@ def test_other_users_object_is_a_404_and_stays_unchanged(
 
 @pytest.mark.parametrize(("method", "path", "body"), BY_ID)
 def test_owner_can_use_the_same_request(
-    world, alice, owned, method, path, body
+    world, alice, seeded, method, path, body
 ):
-    response = alice.request(method, path.format(**vars(owned)), json=body)
+    response = alice.request(method, path.format(**vars(seeded)), json=body)
     assert response.status_code in {200, 202, 204}, response.text
 
 
 def test_other_users_lists_and_latest_show_nothing_of_theirs(
-    alice, bob, owned
+    alice, bob, seeded
 ):
     for path in VIEWS[1:2] + VIEWS[4:]:
         assert bob.get(path).json["count"] == 0, path
@@ -95,24 +95,24 @@ def test_other_users_lists_and_latest_show_nothing_of_theirs(
     assert bob.get("/api/users/me/").json["id"] == bob.id
 
 
-def test_check_in_on_another_users_goal_is_refused(world, alice, bob, owned):
+def test_check_in_on_another_users_goal_is_refused(world, alice, bob, seeded):
     before = _snapshot(alice)
     response = bob.post(
         "/api/users/progress/checkin/",
-        json={"goal": owned.goal, "daily_checkin": 1},
+        json={"goal": seeded.goal, "daily_checkin": 1},
     )
-    assert_error(response, 400, f"User has no goal with id: {owned.goal}")
+    assert_error(response, 400, f"User has no goal with id: {seeded.goal}")
     assert _snapshot(alice) == before
 
 
-def test_own_writes_never_reach_another_users_rows(world, alice, bob, owned):
+def test_own_writes_never_reach_another_users_rows(world, alice, bob, seeded):
     before = _snapshot(alice)
     bob.post("/api/users/progress/", json={"actions_completed": 5})
-    bob.select_goal(owned.goal)
+    bob.select_goal(seeded.goal)
     bob.post(
         "/api/users/progress/checkin/",
-        json={"goal": owned.goal, "daily_checkin": 1},
+        json={"goal": seeded.goal, "daily_checkin": 1},
     )
-    bob.request("DELETE", f"/api/users/goals/{owned.goal}/")
+    bob.request("DELETE", f"/api/users/goals/{seeded.goal}/")
     bob.request("PATCH", "/api/users/me/", json={"timezone": "Asia/Tokyo"})
     assert _snapshot(alice) == before

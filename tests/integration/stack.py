@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ SERVICE_VARIABLES = (
     "WEB_CONCURRENCY",
 )
 RANK_FLOOR = 15.0
+GOALS = ("Sleep well", "Move more", "Read daily")
 
 
 def wait_until(check, what: str, timeout: float = DEADLINE):
@@ -243,10 +245,21 @@ class Stack:
     base_url: str
     redis: redis.Redis
     processes: Processes
-    http: requests.Session
-    goal: int = 0
+    goals: list[int] = field(default_factory=list)
     actions: list[int] = field(default_factory=list)
     users: list[ApiUser] = field(default_factory=list)
+    _local: threading.local = field(default_factory=threading.local)
+
+    @property
+    def goal(self) -> int:
+        return self.goals[0]
+
+    @property
+    def http(self) -> requests.Session:
+        """This thread's HTTP session: a session is not for sharing."""
+        if not hasattr(self._local, "http"):
+            self._local.http = _http()
+        return self._local.http
 
     def cli(self, *args: str, env: dict | None = None) -> tuple[int, dict]:
         """Runs `dailyprogress`; returns its exit code and its JSON."""
@@ -381,6 +394,12 @@ def _start_redis(processes: Processes, folder: Path) -> redis.Redis:
     return client
 
 
+def _ids(results: list) -> list[int]:
+    for code, answer in results:
+        assert code == 0, answer
+    return [answer["id"] for _, answer in results]
+
+
 def _http() -> requests.Session:
     session = requests.Session()
     session.trust_env = False  # no proxy: traffic stays on 127.0.0.1
@@ -407,7 +426,6 @@ def running_stack(folder: Path) -> Iterator[Stack]:
             f"http://127.0.0.1:{port}",
             client,
             processes,
-            _http(),
         )
         stack.cli_ok("migrate")
 
@@ -426,15 +444,15 @@ def running_stack(folder: Path) -> Iterator[Stack]:
         )  # fmt: skip
 
         # The catalogue every test shares, made while the processes start.
-        stack.goal = stack.cli_ok("create-goal", "--title", "Sleep well")["id"]
+        made = stack.cli_many(*(("create-goal", "--title", t) for t in GOALS))
+        stack.goals = _ids(made)
         goal = str(stack.goal)
-        stack.actions = [
-            answer["id"]
-            for _, answer in stack.cli_many(
+        stack.actions = _ids(
+            stack.cli_many(
                 ("create-action", "--title", "Walk", "--goal", goal),
                 ("create-action", "--title", "Read", "--goal", goal),
             )
-        ]
+        )
 
         stack.wait_ready(stack.base_url, "gunicorn")
         # The first drain creates the stream: beat and the worker are up.

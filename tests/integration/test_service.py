@@ -6,6 +6,7 @@ database, so ranks are checked against every ranked user of the session.
 """
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -214,6 +215,69 @@ def test_a_new_custom_action_never_inherits_a_deleted_ones_report(stack):
     )
     stack.settle()
     assert latest["engagement_15_days"] == 100.0
+
+
+def test_concurrent_checkins_and_reports_of_one_user_lose_nothing(stack):
+    (user,) = stack.create_users("Asia/Kolkata")
+    for goal in stack.goals:
+        user.select_goal(goal)
+
+    def checkin(goal):
+        return user.post(
+            "/api/users/progress/checkin/",
+            json={"goal": goal, "daily_checkin": 3},
+        )
+
+    def create_row(_):
+        return user.post("/api/users/progress/", json={})
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        first = [pool.submit(checkin, goal) for goal in stack.goals]
+        first += [pool.submit(create_row, n) for n in range(3)]
+        answers = [future.result() for future in first]
+    assert all(a.status_code in (200, 201) for a in answers), answers
+    assert sum(a.status_code == 201 for a in answers) <= 1
+
+    customs = [user.custom_action(f"Task {n}") for n in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        reports = list(
+            pool.map(
+                lambda target: user.report("customaction", target), customs
+            )
+        )
+    assert {report["state"] for report in reports} == {"completed"}
+    user.wait_for_latest("every concurrent report", customactions_completed=8)
+    stack.settle()
+
+    (row,) = user.rows()
+    assert row["goal_status"] == {f"goal-{goal}": 3 for goal in stack.goals}
+    assert row["customactions_total"] == 8
+    assert row["engagement_15_days"] == 100.0
+
+
+def test_after_a_timezone_change_every_web_worker_uses_the_new_zone(stack):
+    (user,) = stack.create_users("UTC")
+    walk = user.select_action(stack.actions[0])
+    # A zone whose date differs from UTC's right now.
+    moved_to = next(
+        zone
+        for zone in ("Pacific/Kiritimati", "Pacific/Pago_Pago")
+        if local_today(zone) != local_today("UTC")
+    )
+    # Both gunicorn workers learn the token, and the zone with it.
+    for _ in range(20):
+        assert user.get("/api/users/me/").status_code == 200
+
+    response = user.request(
+        "PATCH", "/api/users/me/", json={"timezone": moved_to}
+    )
+    assert response.status_code == 200, response.text
+    user.timezone = moved_to
+    dates = {user.report("action", walk)["date"] for _ in range(20)}
+
+    assert dates == {local_today(moved_to)}
+    user.wait_for_latest("the reports on the new day", actions_completed=1)
+    stack.settle()
 
 
 def test_imported_history_appears_and_a_second_import_changes_nothing(

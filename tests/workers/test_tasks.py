@@ -20,8 +20,16 @@ def task_services(monkeypatch, services):
     return services
 
 
-def yesterday(now: datetime) -> str:
-    return (now - timedelta(days=1)).isoformat()
+def before_today(now: datetime) -> str:
+    """A time on a past local day in any zone, DST or not."""
+    return (now - timedelta(hours=36)).isoformat()
+
+
+def report(user, kind: str, target: int, **body) -> None:
+    response = user.post(
+        f"/api/users/{kind}s/{target}/complete/", json=body or None
+    )
+    assert response.status_code == 202, response.text
 
 
 def today_row(world, user):
@@ -40,11 +48,8 @@ def test_drain_reports_applies_queued_reports_and_empties_the_queue(
     user = world.user(timezone="Asia/Kolkata")
     walk = user.select_action(world.action())
     stretch = user.custom_action()
-    user.post(f"/api/users/actions/{walk}/complete/")
-    user.post(
-        f"/api/users/customactions/{stretch}/complete/",
-        json={"state": "snoozed", "length": "10 minutes"},
-    )
+    report(user, "action", walk)
+    report(user, "customaction", stretch, state="snoozed", length="10m")
     assert world.backlog() == 2
 
     result = tasks.drain_reports.run()
@@ -60,7 +65,7 @@ def test_drain_reports_applies_queued_reports_and_empties_the_queue(
 def test_drain_reports_runs_eagerly_through_celery(world, task_services):
     user = world.user()
     walk = user.select_action(world.action())
-    user.post(f"/api/users/actions/{walk}/complete/")
+    report(user, "action", walk)
 
     result = tasks.drain_reports.apply()
 
@@ -89,7 +94,7 @@ def test_a_batch_committed_but_not_acknowledged_counts_once(
 ):
     user = world.user()
     walk = user.select_action(world.action())
-    user.post(f"/api/users/actions/{walk}/complete/")
+    report(user, "action", walk)
 
     # The worker dies between the commit and the acknowledgement ...
     with monkeypatch.context() as patched:
@@ -115,7 +120,7 @@ def test_drain_reports_buries_a_malformed_entry_and_applies_the_rest(
     user = world.user()
     walk = user.select_action(world.action())
     task_services.broker.xadd(queue.STREAM, {"user": "not a number"})
-    user.post(f"/api/users/actions/{walk}/complete/")
+    report(user, "action", walk)
 
     result = tasks.drain_reports.run()
 
@@ -133,9 +138,8 @@ def test_recompute_engagement_stores_it_on_a_new_row_for_today(
     idle = world.user("idle@example.org", "America/Denver")
     for user, state in ((keen, "completed"), (idle, "dismissed")):
         walk = user.select_action(world.action())
-        user.post(
-            f"/api/users/actions/{walk}/complete/",
-            json={"state": state, "occurred_at": yesterday(now)},
+        report(
+            user, "action", walk, state=state, occurred_at=before_today(now)
         )
     world.drain()
     # Today's rows and the rank set go; the recorded states stay.
@@ -164,7 +168,7 @@ def test_recompute_engagement_stores_it_on_a_new_row_for_today(
 def test_recompute_engagement_overwrites_a_stale_value(world, task_services):
     user = world.user()
     walk = user.select_action(world.action())
-    user.post(f"/api/users/actions/{walk}/complete/")
+    report(user, "action", walk)
     world.drain()
     world.db.write(
         lambda s: s.execute(
