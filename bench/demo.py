@@ -91,6 +91,7 @@ class Demo:
         self.say(f"creating a catalogue and {len(members)} users (CLI)")
         self.catalogue = catalogue = create_catalogue(self.run_id)
         create_users(members)
+        self.same_service(members[0])
 
         # 2. The app's traffic; a user's requests go one after another,
         # except the check-ins of a burst, sent at the same moment.
@@ -146,6 +147,16 @@ class Demo:
         run_tool("rebuild-cache")
         second = self.compare(members)
         return self.summary(members, first, second)
+
+    def same_service(self, member) -> None:
+        """The CLI and the service must share a database."""
+        answer = self.api.call("GET", "/api/users/me/", member.token)
+        if answer.status != 200:
+            raise DemoError(
+                f"the service does not know the user the CLI just made "
+                f"(HTTP {answer.status}): run `make demo` with the same "
+                "DATABASE_URL and REDIS_URL as `make run`"
+            )
 
     def wait_for_drain(self) -> float:
         began = time.monotonic()
