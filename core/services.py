@@ -3,17 +3,22 @@
 from dataclasses import dataclass
 
 from redis import Redis
+from redis.backoff import ExponentialWithJitterBackoff
+from redis.retry import Retry
 
 from core.db import Database
 from core.settings import Settings
 
 
 def connect_redis(url: str) -> Redis:
+    # redis-py retries ten times by default, up to ~10 s: a client waiting
+    # on a report is better told 503 at once.
     return Redis.from_url(
         url,
         socket_timeout=5,
         socket_connect_timeout=2,
         health_check_interval=30,
+        retry=Retry(ExponentialWithJitterBackoff(cap=0.2, base=0.02), 2),
     )
 
 

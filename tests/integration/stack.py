@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 import requests
+from sqlalchemy import create_engine, make_url, text
 
 from core.queue import DEAD, STREAM
 from core.serve import redis_binary
@@ -394,6 +395,27 @@ def _start_redis(processes: Processes, folder: Path) -> redis.Redis:
     return client
 
 
+def stack_database_url(folder: Path) -> str:
+    """A SQLite file in `folder`; on PostgreSQL, a database of its own.
+
+    With TEST_DATABASE_URL on PostgreSQL, the stack gets an empty sibling
+    database, so unit tests resetting theirs never pull tables from under
+    the running workers.
+    """
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        return f"sqlite:///{folder / 'dailyprogress.sqlite3'}"
+    url = make_url(base)
+    name = f"{url.database}_stack_{folder.name[-12:]}".lower()
+    name = "".join(c if c.isalnum() else "_" for c in name)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
 def _ids(results: list) -> list[int]:
     for code, answer in results:
         assert code == 0, answer
@@ -416,7 +438,7 @@ def running_stack(folder: Path) -> Iterator[Stack]:
         client = _start_redis(processes, folder)
         port = free_port()
         env = service_env(
-            DATABASE_URL=f"sqlite:///{folder / 'dailyprogress.sqlite3'}",
+            DATABASE_URL=stack_database_url(folder),
             REDIS_URL=f"unix://{folder / 'redis.sock'}",
             PORT=str(port),
         )
