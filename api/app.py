@@ -10,6 +10,7 @@ from api.auth import TokenAuth
 from api.openapi import OpenAPI
 from api.views import ProgressView
 from core import logs
+from core.access import Access
 from core.ranks import Ranks
 from core.services import Services
 from core.settings import Settings
@@ -45,7 +46,8 @@ def create_app(
 ) -> falcon.App:
     settings = settings or Settings.from_env()
     services = services or Services.from_settings(settings)
-    auth = TokenAuth(services.db, settings.token_cache_seconds)
+    access = Access(services.redis, services.db)
+    auth = TokenAuth(access)
     view = ProgressView(Ranks(services.redis), settings.rank_floor)
 
     app = falcon.App(middleware=[RequestLog(), auth])
@@ -60,20 +62,23 @@ def create_app(
     route("/openapi.json", OpenAPI())
     route("/api/goals/", misc.goals(services))
     route("/api/actions/", misc.actions(services))
-    route(f"{me}/me/", misc.Me(services, auth))
+    route(f"{me}/me/", misc.Me(services, access))
     route(f"{me}/goals/", selections.UserGoals(services))
     route(f"{me}/goals/{item}/", selections.UserGoalItem(services))
-    route(f"{me}/actions/", selections.UserActions(services))
-    route(f"{me}/actions/{item}/", selections.UserActionItem(services))
+    route(f"{me}/actions/", selections.UserActions(services, access))
+    route(f"{me}/actions/{item}/", selections.UserActionItem(services, access))
     route(
         f"{me}/actions/{item}/complete/",
-        selections.Report(services, "action"),
+        selections.Report(services, access, "action"),
     )
-    route(f"{me}/customactions/", selections.CustomActions(services))
-    route(f"{me}/customactions/{item}/", selections.CustomActionItem(services))
+    route(f"{me}/customactions/", selections.CustomActions(services, access))
+    route(
+        f"{me}/customactions/{item}/",
+        selections.CustomActionItem(services, access),
+    )
     route(
         f"{me}/customactions/{item}/complete/",
-        selections.Report(services, "customaction"),
+        selections.Report(services, access, "customaction"),
     )
     route(f"{me}/progress/", progress.ProgressList(services, view))
     route(f"{me}/progress/{item}/", progress.ProgressDetail(services, view))

@@ -6,11 +6,11 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api import views
-from api.auth import TokenAuth
 from api.body import read_object
 from api.pagination import paginate
 from core import accounts
-from core.accounts import AccountError
+from core.access import Access
+from core.accounts import AccountError, Caller
 from core.models import Action, Goal, User
 from core.services import Services
 
@@ -42,9 +42,9 @@ def _me(user: User) -> dict:
 
 
 class Me:
-    def __init__(self, services: Services, auth: TokenAuth):
+    def __init__(self, services: Services, access: Access):
         self._db = services.db
-        self._auth = auth
+        self._access = access
 
     def on_get(self, req, resp):
         with self._db.reading() as session:
@@ -59,14 +59,14 @@ class Me:
         if "timezone" in body:
             try:
                 user = self._db.write(
-                    lambda s: _me(
-                        accounts.set_timezone(s, caller.id, body["timezone"])
+                    lambda s: accounts.set_timezone(
+                        s, caller.id, body["timezone"]
                     )
                 )
             except AccountError as exc:
                 raise falcon.HTTPBadRequest(description=str(exc)) from None
-            self._auth.forget(caller)
-            resp.media = user
+            self._access.moved(user.token_hash, Caller(user.id, user.timezone))
+            resp.media = _me(user)
         else:
             self.on_get(req, resp)
 

@@ -7,6 +7,7 @@ from api import views
 from api.body import id_field, read_object
 from api.pagination import paginate
 from core import accounts, queue
+from core.access import Access
 from core.accounts import AccountError
 from core.models import CustomAction, UserAction, UserGoal
 from core.reports import ReportError, build_report
@@ -72,6 +73,10 @@ class UserActions(_Owned):
     model = UserAction
     describe = staticmethod(views.user_action)
 
+    def __init__(self, services: Services, access: Access):
+        super().__init__(services)
+        self._access = access
+
     def on_post(self, req, resp):
         action_id = id_field(read_object(req), "action")
         caller = req.context.caller
@@ -81,13 +86,15 @@ class UserActions(_Owned):
             )
         except AccountError as exc:
             raise _bad(exc) from None
+        self._access.added(caller.id, "action", chosen.id)
         resp.media = views.user_action(chosen)
         resp.status = falcon.HTTP_201 if created else falcon.HTTP_200
 
 
 class UserActionItem:
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, access: Access):
         self._db = services.db
+        self._access = access
 
     def on_delete(self, req, resp, item_id: int):
         caller = req.context.caller
@@ -95,12 +102,17 @@ class UserActionItem:
             lambda s: accounts.unselect_action(s, caller, item_id)
         ):
             raise falcon.HTTPNotFound(description="no such user action")
+        self._access.removed(caller.id, "action", item_id)
         resp.status = falcon.HTTP_204
 
 
 class CustomActions(_Owned):
     model = CustomAction
     describe = staticmethod(views.custom_action)
+
+    def __init__(self, services: Services, access: Access):
+        super().__init__(services)
+        self._access = access
 
     def on_post(self, req, resp):
         title = read_object(req).get("title")
@@ -111,13 +123,15 @@ class CustomActions(_Owned):
             )
         except AccountError as exc:
             raise _bad(exc) from None
+        self._access.added(caller.id, "customaction", custom.id)
         resp.media = views.custom_action(custom)
         resp.status = falcon.HTTP_201
 
 
 class CustomActionItem:
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, access: Access):
         self._db = services.db
+        self._access = access
 
     def on_delete(self, req, resp, item_id: int):
         caller = req.context.caller
@@ -125,25 +139,22 @@ class CustomActionItem:
             lambda s: accounts.delete_custom_action(s, caller, item_id)
         ):
             raise falcon.HTTPNotFound(description="no such custom action")
+        self._access.removed(caller.id, "customaction", item_id)
         resp.status = falcon.HTTP_204
 
 
 class Report:
     """POST .../{id}/complete/: check the report, queue it, answer 202."""
 
-    def __init__(self, services: Services, kind: str):
-        self._db = services.db
+    def __init__(self, services: Services, access: Access, kind: str):
+        self._access = access
         self._broker = services.broker
         self._kind = kind
 
     def on_post(self, req, resp, item_id: int):
         caller = req.context.caller
         body = read_object(req, optional=True)
-        with self._db.reading() as session:
-            owned = accounts.owns_target(
-                session, caller.id, self._kind, item_id
-            )
-        if not owned:
+        if not self._access.owns(caller.id, self._kind, item_id):
             raise falcon.HTTPNotFound(description=f"no such {self._kind}")
         try:
             report = build_report(

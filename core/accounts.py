@@ -166,10 +166,13 @@ def delete_custom_action(session: Session, caller: Caller, custom_id: int):
     return gone.rowcount > 0
 
 
-def owns_target(session: Session, user_id: int, kind: str, target: int):
-    """Whether the user selected this action or made this custom action."""
-    model = UserAction if kind == "action" else CustomAction
-    found = session.scalar(
-        select(model.id).where(model.id == target, model.user_id == user_id)
-    )
-    return found is not None
+def targets(session: Session, user_id: int) -> set[str]:
+    """What the user may report on, as "action:<id>", "customaction:<id>"."""
+    owned = set()
+    for kind, model in (
+        ("action", UserAction),
+        ("customaction", CustomAction),
+    ):
+        ids = session.scalars(select(model.id).where(model.user_id == user_id))
+        owned.update(f"{kind}:{target}" for target in ids)
+    return owned

@@ -26,7 +26,6 @@ class Settings:
     checkin_min: int = 1
     checkin_max: int = 5
     recompute_interval: float = 900.0
-    token_cache_seconds: float = 10.0
 
     def __post_init__(self):
         if not self.broker_url:

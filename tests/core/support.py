@@ -16,11 +16,7 @@ _emails = itertools.count(1)
 
 
 def person(world, timezone: str = "UTC"):
-    """A user with an email of its own.
-
-    NOTE: `world.user()` names users after `id(object())`, which Python
-    reuses, so two users of one test can collide.
-    """
+    """A user with an email of its own."""
     return world.user(f"core{next(_emails)}@example.org", timezone)
 
 

@@ -50,14 +50,13 @@ def test_ids_of_deleted_actions_are_never_given_again(db, world):
     assert user.select_action(world.action("Read")) > chosen
 
 
-def test_owns_target_tells_whose_action_it_is(db, world):
+def test_targets_are_what_the_user_selected_or_made(db, world):
     user, other = person(world), person(world)
     mine = user.select_action(world.action())
     custom = user.custom_action()
     with db.reading() as session:
-        assert accounts.owns_target(session, user.id, "action", mine)
-        assert accounts.owns_target(session, user.id, "customaction", custom)
-        assert not accounts.owns_target(session, other.id, "action", mine)
-        assert not accounts.owns_target(
-            session, other.id, "customaction", custom
-        )
+        assert accounts.targets(session, user.id) == {
+            f"action:{mine}",
+            f"customaction:{custom}",
+        }
+        assert accounts.targets(session, other.id) == set()

@@ -334,6 +334,8 @@ class Stack:
                 "api.app:app",
                 "--bind", f"127.0.0.1:{port}",
                 "--workers", "2",
+                # Threads too, so races reach the app 16 requests at a time.
+                "--threads", "8",
                 "--no-control-socket",
                 "--graceful-timeout", "5",
             ],
