@@ -26,7 +26,7 @@ worker_send_task_events = True
 task_send_sent_event = True
 timezone = "UTC"
 
-beat_schedule_filename = str(VAR / "celerybeat-schedule")
+beat_schedule_filename = str(VAR / "celerybeat-schedule")  # see Procfile
 beat_schedule = {
     "drain-reports": {
         "task": "workers.tasks.drain_reports",

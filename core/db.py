@@ -1,6 +1,7 @@
 """Engines, sessions and the portable SQL helpers the rules share."""
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -18,10 +19,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 INT_MAX = 2147483647
+# How long one SQLite write attempt waits for the lock, in seconds.
+BUSY_TIMEOUT = float(os.environ.get("SQLITE_BUSY_TIMEOUT") or 30)
 
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -30,7 +33,7 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -3,7 +3,8 @@
 The API and the CLI append checked reports to `dp:reports`; workers read
 it through the consumer group `appliers` and acknowledge an entry only
 after its batch is committed. An entry read by a worker that died is
-claimed by another once it has been pending for `CLAIM_AFTER_MS`.
+claimed by another once it has been pending for `CLAIM_AFTER_MS`
+(milliseconds, from the environment variable of that name).
 """
 
 import os
@@ -18,7 +19,7 @@ from core.reports import Report
 STREAM = "dp:reports"
 DEAD = "dp:reports:dead"
 GROUP = "appliers"
-CLAIM_AFTER_MS = 30_000
+CLAIM_AFTER_MS = int(os.environ.get("CLAIM_AFTER_MS") or 30_000)
 
 
 def enqueue_report(redis: Redis, report: Report) -> str:
