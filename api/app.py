@@ -9,7 +9,7 @@ from api import errors, misc, progress, selections
 from api.auth import TokenAuth
 from api.openapi import OpenAPI
 from api.views import ProgressView
-from core import logs
+from core import logs, metrics
 from core.access import Access
 from core.ranks import Ranks
 from core.services import Services
@@ -19,23 +19,32 @@ log = logging.getLogger("api.requests")
 
 
 class RequestLog:
-    """One line per request: method, route, status, duration, user."""
+    """One log line and the metrics of each request."""
 
     def process_request(self, req, resp):
         req.context.started = time.perf_counter()
 
     def process_response(self, req, resp, resource, req_succeeded):
+        seconds = time.perf_counter() - req.context.started
+        route = req.uri_template or "unmatched"
+        status = resp.status_code
+        metrics.REQUESTS.labels(route, req.method, status).inc()
+        metrics.LATENCY.labels(route, req.method).observe(seconds)
+        if route.endswith("/complete/") and req.method == "POST":
+            if status == 202:
+                kind = route.split("/")[3].removesuffix("s")
+                metrics.REPORTS_ACCEPTED.labels(kind).inc()
+            else:
+                metrics.REPORTS_REJECTED.labels(status).inc()
         caller = getattr(req.context, "caller", None)
         log.info(
             "request",
             extra={
                 "method": req.method,
                 "path": req.path,
-                "route": req.uri_template,
-                "status": resp.status_code,
-                "ms": round(
-                    (time.perf_counter() - req.context.started) * 1000, 2
-                ),
+                "route": route,
+                "status": status,
+                "ms": round(seconds * 1000, 2),
                 "user": caller.id if caller else None,
             },
         )
@@ -60,6 +69,7 @@ def create_app(
     route("/healthz", misc.Health())
     route("/readyz", misc.Ready(services))
     route("/openapi.json", OpenAPI())
+    route("/metrics", misc.Metrics(services))
     route("/api/goals/", misc.goals(services))
     route("/api/actions/", misc.actions(services))
     route(f"{me}/me/", misc.Me(services, access))

@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api import views
 from api.body import read_object
 from api.pagination import paginate
-from core import accounts
+from core import accounts, metrics
 from core.access import Access
 from core.accounts import AccountError, Caller
 from core.models import Action, Goal, User
@@ -69,6 +69,20 @@ class Me:
             resp.media = _me(user)
         else:
             self.on_get(req, resp)
+
+
+class Metrics:
+    """Prometheus exposition, for operators; no token."""
+
+    def __init__(self, services: Services):
+        self._services = services
+
+    def on_get(self, req, resp):
+        data, content_type = metrics.scrape(
+            self._services.broker, self._services.redis
+        )
+        resp.data = data
+        resp.content_type = content_type
 
 
 class Health:

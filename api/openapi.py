@@ -238,6 +238,18 @@ PATHS = {
             "responses": {"200": _json({"type": "object"})},
         }
     },
+    "/metrics": {
+        "get": {
+            "summary": "Prometheus metrics of the API and the workers",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
     "/api/goals/": {"get": _list("the goals", "Goal")},
     "/api/actions/": {"get": _list("the actions", "Action")},
     "/api/users/me/": {

@@ -7,8 +7,8 @@ import sys
 from pythonjsonlogger.json import JsonFormatter
 
 
-def configure(level: str | None = None) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def configure(level: str | None = None, stream=None) -> None:
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s",

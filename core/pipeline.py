@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from core import engagement, queue, streaks
+from core import engagement, metrics, queue, streaks
 from core.db import Database
 from core.models import DailyProgress, User
 from core.progress import lock_users
@@ -148,6 +148,8 @@ def drain(
         if not entries:
             break
         outcome = apply_entries(db, broker, redis, entries)
+        metrics.REPORTS_APPLIED.inc(outcome.applied)
+        metrics.REPORTS_BURIED.inc(outcome.buried)
         total.applied += outcome.applied
         total.buried += outcome.buried
     return total

@@ -72,8 +72,12 @@ def main() -> int:
     try:
         upgrade(settings.database_url)
         scripts = str(Path(sys.executable).parent)
+        samples = VAR / f"metrics-{settings.port}"
+        shutil.rmtree(samples, ignore_errors=True)
+        samples.mkdir(parents=True)
         env = {
             **os.environ,
+            "PROMETHEUS_MULTIPROC_DIR": str(samples),
             "PATH": f"{scripts}{os.pathsep}{os.environ.get('PATH', '')}",
             "PYTHONUNBUFFERED": "1",
         }

@@ -5,7 +5,7 @@ import time
 
 from celery import Celery, signals
 
-from core import logs
+from core import logs, metrics
 
 app = Celery("dailyprogress", include=["workers.tasks"])
 app.config_from_object("celeryconfig")
@@ -27,12 +27,19 @@ def _task_started(task_id=None, **_):
     _started[task_id] = time.perf_counter()
 
 
+@signals.task_failure.connect
+def _task_failed(sender=None, **_):
+    metrics.TASK_FAILURES.labels(sender.name).inc()
+
+
 @signals.task_postrun.connect
 def _task_done(task_id=None, task=None, state=None, retval=None, **_):
     started = _started.pop(task_id, None)
     extra = {"task": task.name, "id": task_id, "state": state}
     if started is not None:
-        extra["ms"] = round((time.perf_counter() - started) * 1000, 2)
+        seconds = time.perf_counter() - started
+        metrics.TASK_SECONDS.labels(task.name).observe(seconds)
+        extra["ms"] = round(seconds * 1000, 2)
     if isinstance(retval, dict):
         extra.update(retval)
     if state != "SUCCESS" or (retval or {}).get("applied"):

@@ -46,6 +46,8 @@ SERVICE_VARIABLES = (
     "CHECKIN_MAX",
     "RECOMPUTE_INTERVAL",
     "WEB_CONCURRENCY",
+    "CLAIM_AFTER_MS",
+    "SQLITE_BUSY_TIMEOUT",
 )
 RANK_FLOOR = 15.0
 GOALS = ("Sleep well", "Move more", "Read daily")
@@ -131,6 +133,16 @@ class Processes:
                 del self.running[index]
                 _stop(process)
                 return
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the whole group at once: a crash, not a shutdown."""
+        for index, (known, process) in enumerate(self.running):
+            if known == name:
+                del self.running[index]
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=STOP_GRACE)
+                return
+        raise AssertionError(f"{name} is not running")
 
     def stop_all(self) -> None:
         while self.running:
@@ -342,6 +354,25 @@ class Stack:
             env,
         )  # fmt: skip
 
+    def start_worker(self, name: str = "celery"):
+        """A Celery worker with embedded beat, logging to `name`.log."""
+        return self.processes.start(
+            name,
+            [
+                str(BIN / "celery"), "-A", "workers.app", "worker", "-B",
+                "--concurrency", "2",
+                "--schedule", str(self.folder / "beat-schedule"),
+                "--pidfile=",
+                "--loglevel", "INFO",
+                "--hostname", f"dp-it-{self.env['PORT']}@%h",
+            ],
+            self.env,
+        )  # fmt: skip
+
+    def start_redis(self) -> None:
+        """redis-server again, on the same socket and append-only file."""
+        _start_redis(self.processes, self.folder)
+
     def wait_ready(self, url: str, what: str) -> None:
         def check():
             self.processes.check_alive()
@@ -431,8 +462,11 @@ def _http() -> requests.Session:
 
 
 @contextmanager
-def running_stack(folder: Path) -> Iterator[Stack]:
-    """The service in `folder`, up and ready; stopped on the way out."""
+def running_stack(folder: Path, **settings: str) -> Iterator[Stack]:
+    """The service in `folder`, up and ready; stopped on the way out.
+
+    `settings` are more environment variables for the service.
+    """
     # A Unix socket path must fit in 108 bytes.
     assert len(str(folder / "redis.sock")) < 100, folder
     processes = Processes(folder)
@@ -443,7 +477,10 @@ def running_stack(folder: Path) -> Iterator[Stack]:
             DATABASE_URL=stack_database_url(folder),
             REDIS_URL=f"unix://{folder / 'redis.sock'}",
             PORT=str(port),
+            PROMETHEUS_MULTIPROC_DIR=str(folder / "metrics"),
+            **settings,
         )
+        (folder / "metrics").mkdir(exist_ok=True)
         stack = Stack(
             folder,
             env,
@@ -454,18 +491,7 @@ def running_stack(folder: Path) -> Iterator[Stack]:
         stack.cli_ok("migrate")
 
         stack.start_web("gunicorn", env, port)
-        processes.start(
-            "celery",
-            [
-                str(BIN / "celery"), "-A", "workers.app", "worker", "-B",
-                "--concurrency", "2",
-                "--schedule", str(folder / "beat-schedule"),
-                "--pidfile=",
-                "--loglevel", "INFO",
-                "--hostname", f"dp-it-{port}@%h",
-            ],
-            env,
-        )  # fmt: skip
+        stack.start_worker()
 
         # The catalogue every test shares, made while the processes start.
         made = stack.cli_many(*(("create-goal", "--title", t) for t in GOALS))
