@@ -5,7 +5,7 @@ import time
 
 import falcon
 
-from api import errors, misc, progress, selections
+from api import errors, misc, page, progress, selections
 from api.auth import TokenAuth
 from api.openapi import OpenAPI
 from api.views import ProgressView
@@ -69,6 +69,9 @@ def create_app(
     route("/healthz", misc.Health())
     route("/readyz", misc.Ready(services))
     route("/openapi.json", OpenAPI())
+    route("/progress", page.PageRedirect())
+    route("/progress/", page.ProgressPage())
+    route("/static/{name}", page.StaticFiles())
     route("/metrics", misc.Metrics(services))
     route("/api/goals/", misc.goals(services))
     route("/api/actions/", misc.actions(services))

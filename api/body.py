@@ -25,6 +25,10 @@ def read_json(req: falcon.Request, optional: bool = False):
     raw = stream.read(LIMIT + 1)
     if len(raw) > LIMIT:
         raise falcon.HTTPContentTooLarge(description="the body is over 64 KiB")
+    if req.content_length is not None and len(raw) < req.content_length:
+        raise falcon.HTTPBadRequest(
+            description="body: shorter than its Content-Length"
+        )
     if not raw.strip():
         if optional:
             return {}
@@ -33,9 +37,13 @@ def read_json(req: falcon.Request, optional: bool = False):
         )
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+    except (ValueError, UnicodeDecodeError):
         raise falcon.HTTPBadRequest(
             description="body: not valid JSON"
+        ) from None
+    except RecursionError:
+        raise falcon.HTTPBadRequest(
+            description="body: nested too deeply"
         ) from None
     if not _storable(body):
         raise falcon.HTTPBadRequest(

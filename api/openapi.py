@@ -250,6 +250,52 @@ PATHS = {
             },
         }
     },
+    "/progress": {
+        "get": {
+            "summary": "redirects to the progress page",
+            "security": [],
+            "responses": {"301": {"description": "to /progress/"}},
+        }
+    },
+    "/progress/": {
+        "get": {
+            "summary": "the progress page (HTML; it asks for the token)",
+            "security": [],
+            "responses": {
+                "200": {
+                    "description": "the page",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                },
+                "304": {"description": "not modified"},
+            },
+        }
+    },
+    "/static/{name}": {
+        "get": {
+            "summary": "a file of the progress page (script, style sheet)",
+            "security": [],
+            "parameters": [
+                {
+                    "name": "name",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string"},
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "the file",
+                    "content": {
+                        "text/javascript": {"schema": {"type": "string"}},
+                        "text/css": {"schema": {"type": "string"}},
+                        "text/plain": {"schema": {"type": "string"}},
+                    },
+                },
+                "304": {"description": "not modified"},
+                "404": _json(_ref("Error"), "no such file"),
+            },
+        }
+    },
     "/api/goals/": {"get": _list("the goals", "Goal")},
     "/api/actions/": {"get": _list("the actions", "Action")},
     "/api/users/me/": {

@@ -55,8 +55,14 @@ def _goal_status(value, low: int, high: int) -> dict[int, int]:
     found = {}
     for key, checkin in value.items():
         _, _, goal_id = key.partition("goal-")
-        digits = goal_id.isascii() and goal_id.isdigit()
-        if not key.startswith("goal-") or not digits or len(goal_id) > 10:
+        canonical = (
+            goal_id.isascii()
+            and goal_id.isdigit()
+            and len(goal_id) <= 10
+            and str(int(goal_id)) == goal_id
+            and int(goal_id) >= 1
+        )
+        if not key.startswith("goal-") or not canonical:
             raise falcon.HTTPBadRequest(
                 description=f"goal_status: bad key {key!r}, use goal-<id>"
             )

@@ -31,7 +31,11 @@ def hash_token(token: str) -> str:
 
 
 def create_user(session: Session, email: str, timezone: str = "UTC"):
-    """A new user and their token; the token is shown only here."""
+    """A new user and their token; the token is shown only here.
+
+    Emails are kept trimmed and in lower case, so case cannot make twins.
+    """
+    email = email.strip().lower() if isinstance(email, str) else ""
     if not email or "@" not in email or len(email) > 254:
         raise AccountError("email: not an email address")
     if not is_zone(timezone):

@@ -100,9 +100,19 @@ def migrate(services: Services, args) -> dict:
     return {"migrated": True}
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are failures like any other: JSON, exit 1."""
+
+    def error(self, message):
+        _print({"error": message})
+        sys.exit(1)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dailyprogress")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="dailyprogress")
+    commands = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
 
     user = commands.add_parser("create-user", help="a user and their token")
     user.add_argument("--email", required=True)

@@ -15,9 +15,13 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+# Names whose meaning depends on the host, or that stand for no place.
+_NOT_ZONES = {"localtime", "Factory", "posixrules"}
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones() - _NOT_ZONES)
 
 
 def is_zone(name: object) -> bool:

@@ -168,3 +168,11 @@ def test_readyz_is_a_503_naming_redis_when_it_is_down(
     assert response.json["database"] == "ok"
     assert response.json["redis"].startswith("unavailable")
     assert int(response.headers["retry-after"]) > 0
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules"])
+def test_host_dependent_zone_names_are_refused(alice, zone):
+    response = alice.request(
+        "PATCH", "/api/users/me/", json={"timezone": zone}
+    )
+    assert response.status_code == 400

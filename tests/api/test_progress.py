@@ -324,3 +324,12 @@ def test_post_on_todays_row_corrects_counters_of_todays_row_only(alice, rows):
     today = alice.post(PROGRESS, json={"actions_completed": 1}).json
     assert today["date"] == today_of(alice).isoformat()
     assert alice.get(_item(past)).json["actions_completed"] == 4
+
+
+@pytest.mark.parametrize("key", ["goal-0", "goal-01", "goal-+1", "goal- 1"])
+def test_goal_status_keys_must_be_canonical_goal_ids(alice, key):
+    response = alice.post(
+        "/api/users/progress/", json={"goal_status": {key: 3}}
+    )
+    assert response.status_code == 400
+    assert "goal_status" in response.json["error"]

@@ -60,3 +60,9 @@ def test_targets_are_what_the_user_selected_or_made(db, world):
             f"customaction:{custom}",
         }
         assert accounts.targets(session, other.id) == set()
+
+
+def test_emails_differing_only_in_case_or_spaces_are_one_user(db):
+    db.write(lambda s: accounts.create_user(s, "Ann@Example.org"))
+    with pytest.raises(accounts.AccountError, match="already taken"):
+        db.write(lambda s: accounts.create_user(s, "  ann@example.ORG "))
