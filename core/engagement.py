@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import bindparam, case, func, select, tuple_, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from core.days import day_start, today, utcnow, window
@@ -102,6 +102,23 @@ def measure_users(
     return found
 
 
+def possibly_active(session: Session, now: datetime | None = None):
+    """Ids of users who may have a state in their last 60 local days.
+
+    A superset: every local today lies within a day of the UTC date.
+    """
+    now = now or datetime.now(UTC)
+    first, _ = window(now.date() - timedelta(days=1), max(WINDOWS))
+    return list(
+        session.scalars(
+            select(ActionState.user_id)
+            .where(ActionState.day >= first)
+            .distinct()
+            .order_by(ActionState.user_id)
+        )
+    )
+
+
 def measure_active(
     session: Session, now: datetime | None = None
 ) -> dict[int, Engagement]:
@@ -155,25 +172,28 @@ def store(session: Session, measured: dict[int, Engagement]) -> list[tuple]:
             for e in sorted(measured.values(), key=lambda e: e.user_id)
         ],
     )
-    return versions(session, [(e.user_id, e.day) for e in measured.values()])
+    return versions(session, measured)
 
 
-def versions(session: Session, pairs) -> list[tuple]:
-    """(user, day, version, engagement_15) of the given rows."""
+def versions(session: Session, measured: dict[int, Engagement]):
+    """Bump the users' rank versions; (user, day, version, engagement_15)
+    of each user's today's row, for the rank set."""
+    user_ids = sorted(measured)
     found = []
-    pairs = sorted(set(pairs))
-    for start in range(0, len(pairs), 500):
-        chunk = pairs[start : start + 500]
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        session.execute(
+            update(User)
+            .where(User.id.in_(chunk))
+            .values(rank_version=User.rank_version + 1)
+            .execution_options(synchronize_session=False)
+        )
         found.extend(
             session.execute(
-                select(
-                    DailyProgress.user_id,
-                    DailyProgress.day,
-                    DailyProgress.version,
-                    DailyProgress.engagement_15_days,
-                ).where(
-                    tuple_(DailyProgress.user_id, DailyProgress.day).in_(chunk)
-                )
+                select(User.id, User.rank_version).where(User.id.in_(chunk))
             ).all()
         )
-    return found
+    return [
+        (user_id, measured[user_id].day, version, measured[user_id].days_15)
+        for user_id, version in found
+    ]

@@ -40,6 +40,11 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Bumped each time the user's engagement is stored; the rank set keeps
+    # the value with the highest, whatever day the user is on.
+    rank_version: Mapped[int] = mapped_column(
+        BigInteger, default=0, server_default="0"
+    )
     created_on: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

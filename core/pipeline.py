@@ -155,17 +155,42 @@ def drain(
     return total
 
 
-def recompute_all(db: Database, redis: Redis | None, now=None) -> int:
-    """Engagement of every active user onto today's row, and the ranks."""
+def recompute_all(
+    db: Database, redis: Redis | None, now=None, chunk: int = 2000
+) -> int:
+    """Engagement of every active user onto today's row, and the ranks.
+
+    Users go by in chunks, each under its users' locks, so a worker
+    applying reports never interleaves with the measure and the store.
+    """
     now = now or datetime.now(UTC)
+    with db.reading() as session:
+        user_ids = engagement.possibly_active(session, now)
 
-    def work(session: Session):
-        measured = engagement.measure_active(session, now)
-        return measured, engagement.store(session, measured)
+    total = 0
+    for start in range(0, len(user_ids), chunk):
+        ids = user_ids[start : start + chunk]
 
-    measured, written = db.write(work)
-    if redis is not None:
-        ranks = Ranks(redis)
-        ranks.push(measured, written)
-        store_ranks(db, ranks, written, now)
-    return len(measured)
+        def work(session: Session, ids=ids):
+            lock_users(session, ids)
+            zones = dict(
+                session.execute(
+                    select(User.id, User.timezone).where(User.id.in_(ids))
+                ).all()
+            )
+            measured = {
+                user_id: found
+                for user_id, found in engagement.measure_users(
+                    session, zones, now
+                ).items()
+                if found.last_active is not None
+            }
+            return measured, engagement.store(session, measured)
+
+        measured, written = db.write(work)
+        if redis is not None:
+            ranks = Ranks(redis)
+            ranks.push(measured, written)
+            store_ranks(db, ranks, written, now)
+        total += len(measured)
+    return total

@@ -3,12 +3,13 @@
 `dp:rank` scores each ranked user by 15-day engagement; `dp:rank:until`
 holds when each stops being ranked (15 local days after their newest
 state), and reads drop whoever has passed it. `dp:rank:stamp` keeps the
-(day, version) of the SQL row each score came from, so a late writer
+user's rank version (`users.rank_version`, bumped under the user's lock
+with every stored engagement) each score came from, so a late writer
 never puts back an older score.
 """
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from redis import Redis
 
@@ -61,11 +62,6 @@ return {card, found}
 """
 
 
-def stamp(day: date, version: int) -> int:
-    """Orders SQL row writes: later days, then later versions, win."""
-    return day.toordinal() * 1_000_000_000 + version
-
-
 def rank_percent(lower: int, ranked: int) -> float:
     """Share of ranked users strictly below; a user alone ranks 0."""
     return percent(lower, ranked) if ranked > 1 else 0.0
@@ -86,10 +82,10 @@ class Ranks:
     ) -> None:
         """Put the newest 15-day engagement of each written row in the set.
 
-        `written` holds (user, day, version, engagement_15) of today's rows.
+        `written` holds (user, day, rank version, engagement_15).
         """
         args: list = []
-        for user_id, day, version, _ in written:
+        for user_id, _, version, _ in written:
             found = measured.get(user_id)
             until = found.ranked_until() if found else None
             if found and found.ranked and until is not None:
@@ -97,7 +93,7 @@ class Ranks:
                 until_ts = repr(until.replace(tzinfo=UTC).timestamp())
             else:
                 score = until_ts = ""
-            args += [user_id, stamp(day, version), score, until_ts]
+            args += [user_id, version, score, until_ts]
         for start in range(0, len(args), 2000):
             self._push(
                 keys=[RANK, UNTIL, STAMP], args=args[start : start + 2000]

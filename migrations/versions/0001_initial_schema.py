@@ -27,6 +27,9 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column(
+            "rank_version", sa.BigInteger(), server_default="0", nullable=False
+        ),
         sa.Column("created_on", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email"),

@@ -194,7 +194,7 @@ def test_store_writes_engagement_on_todays_row_creating_it(db, world):
         today_row.engagement_30_days,
         today_row.engagement_60_days,
     ) == (100.0, 50.0, 50.0)
-    assert written == [(user.id, TODAY, today_row.version, 100.0)]
+    assert written == [(user.id, TODAY, 1, 100.0)]  # first rank version
 
 
 def test_store_bumps_the_version_each_time(db, world):

@@ -259,3 +259,47 @@ def test_recompute_all_without_redis_still_stores_engagement(world, db):
     record(db, user.id, date(2025, 6, 1), "completed")
     assert pipeline.recompute_all(db, None, NOW) == 1
     assert row(db, user.id, date(2025, 6, 1)).engagement_15_days == 100.0
+
+
+def test_rank_follows_a_user_who_moved_west_to_an_earlier_date(
+    db, redis, world
+):
+    """After a move from UTC+14 to UTC-11, 'today' is two dates earlier;
+    the engagement stored then must still replace the older score."""
+    from core import accounts
+    from core.queue import enqueue_report
+    from core.ranks import Ranks
+    from core.reports import build_report
+
+    user = world.user("west@example.org", "Pacific/Kiritimati")
+    other = world.user("stay@example.org", "UTC")
+    walk = user.select_action(world.action("Walk"))
+    read = user.select_action(world.action("Read"))
+    mine = other.select_action(world.action("Sit"))
+
+    def report(who, target, state, zone):
+        enqueue_report(
+            redis,
+            build_report(
+                {"state": state},
+                user_id=who.id,
+                kind="action",
+                target_id=target,
+                zone=zone,
+            ),
+        )
+
+    report(other, mine, "completed", "UTC")
+    report(user, walk, "dismissed", "Pacific/Kiritimati")
+    world.drain()
+    assert Ranks(redis).percentile(user.id) == 0.0
+
+    db.write(lambda s: accounts.set_timezone(s, user.id, "Pacific/Niue"))
+    report(user, read, "completed", "Pacific/Niue")
+    world.drain()
+    assert Ranks(redis).percentile(user.id) == 0.0  # 50 % vs 100 %
+    report(user, walk, "completed", "Pacific/Niue")
+    world.drain()
+    # 100 % now, equal to the other user's: still nobody strictly lower
+    # than the other, and the other is not lower than this user.
+    assert float(redis.zscore("dp:rank", user.id)) == 100.0

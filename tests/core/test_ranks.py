@@ -12,7 +12,6 @@ from core.ranks import (
     Ranks,
     rank_percent,
     reported,
-    stamp,
 )
 
 TODAY = date(2025, 6, 1)
@@ -35,11 +34,6 @@ def push(ranks, *found: Engagement, version=1):
 @pytest.fixture
 def ranks(redis) -> Ranks:
     return Ranks(redis)
-
-
-def test_stamp_orders_later_days_before_later_versions():
-    assert stamp(TODAY, 2) > stamp(TODAY, 1)
-    assert stamp(TODAY + timedelta(days=1), 1) > stamp(TODAY, 999_999)
 
 
 def test_rank_percent_counts_strictly_lower_users():
@@ -189,10 +183,10 @@ def test_a_newer_stamp_replaces_the_score(ranks, redis):
     assert ranks.percentile(2, NOW) == 50.0
 
 
-def test_a_later_day_wins_over_a_higher_version(ranks, redis):
-    push(ranks, engaged(1, 80.0), version=900)
-    tomorrow = TODAY + timedelta(days=1)
-    push(ranks, engaged(1, 20.0, day=tomorrow), version=1)
+def test_the_version_alone_orders_writes_whatever_the_day(ranks, redis):
+    push(ranks, engaged(1, 80.0), version=7)
+    yesterday = TODAY - timedelta(days=1)
+    push(ranks, engaged(1, 20.0, day=yesterday), version=8)
     assert redis.zscore(RANK, "1") == 20.0
 
 
