@@ -69,6 +69,9 @@
     for (const element of main.querySelectorAll(`[data-field="${name}"]`)) {
       element.textContent = text;
     }
+    for (const unit of main.querySelectorAll(`[data-days-of="${name}"]`)) {
+      unit.textContent = text === "1" ? "day" : "days";
+    }
   }
 
   function showError(message) {
@@ -92,10 +95,14 @@
   ];
 
   function renderToday(row, today) {
-    for (const name of COUNTERS) setField(name, row ? String(row[name]) : "0");
-    for (const name of PERCENTS) setField(name, row ? number(row[name]) : "–");
-    setField("checkins", row ? String(Object.keys(row.goal_status).length)
-      : "0");
+    const checkins = row ? Object.keys(row.goal_status).length : 0;
+    for (const name of COUNTERS) {
+      setField(name, row ? String(row[name]) : "0");
+    }
+    for (const name of PERCENTS) {
+      setField(name, row ? number(row[name]) : "–");
+    }
+    setField("checkins", String(checkins));
 
     const note = document.getElementById("today-note");
     const title = document.getElementById("today-title");
@@ -272,7 +279,7 @@
             borderColor: "#1d4ed8",
             backgroundColor: "rgba(29, 78, 216, 0.12)",
             fill: true,
-            tension: 0.25,
+            cubicInterpolationMode: "monotone",
             pointRadius: 2.5,
             pointHoverRadius: 5,
           }],
