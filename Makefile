@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint demo bench clean
+.PHONY: run test lint demo bench fuzz clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,14 @@ test: lint
 
 demo: $(STAMP)
 	$(BIN)/python -m bench.demo
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+# Schemathesis against a running stack, from /openapi.json: about 1,400
+# requests, new ones each run (make test sends ~240, always the same).
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=30 $(BIN)/pytest -q -s tests/integration/test_fuzz.py
 
 clean:
 	rm -rf var .pytest_cache

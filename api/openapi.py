@@ -1,5 +1,6 @@
 """The OpenAPI 3 document of the API, served at /openapi.json."""
 
+from api.progress import READ_ONLY
 from core.models import COUNTERS
 
 INT_MAX = 2147483647
@@ -58,7 +59,7 @@ SCHEMAS = {
     ),
     "GoalStatus": {
         "type": "object",
-        "propertyNames": {"pattern": "^goal-[0-9]+$"},
+        "propertyNames": {"pattern": "^goal-[1-9][0-9]*$"},
         "additionalProperties": {"type": "integer"},
     },
     "DailyProgress": _object(
@@ -82,9 +83,10 @@ SCHEMAS = {
         {
             **{name: COUNT for name in COUNTERS},
             "goal_status": _ref("GoalStatus"),
+            # A row sent back whole: its read-only fields are ignored.
+            **{name: {} for name in sorted(READ_ONLY)},
         },
         required=[],
-        extra=True,
     ),
     "Report": _object(
         {
@@ -382,6 +384,27 @@ PATHS = {
 }
 
 
+# gunicorn answers a request line over 4094 bytes itself, with an HTML
+# page: no route of the app ever sees it.
+TOO_LONG = {
+    "description": "request line over 4094 bytes, refused by gunicorn",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
+
+def _with_server_answers(paths: dict) -> dict:
+    return {
+        path: {
+            method: {
+                **operation,
+                "responses": {**operation["responses"], "414": TOO_LONG},
+            }
+            for method, operation in operations.items()
+        }
+        for path, operations in paths.items()
+    }
+
+
 def document() -> dict:
     return {
         "openapi": "3.1.0",
@@ -398,7 +421,7 @@ def document() -> dict:
             },
         },
         "security": [{"token": []}],
-        "paths": PATHS,
+        "paths": _with_server_answers(PATHS),
     }
 
 

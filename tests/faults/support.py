@@ -141,7 +141,7 @@ def wait_drained(stack: Stack, what: str = "every report applied") -> None:
 
     wait_until(check, what)
     buried = stack.redis.xrange(DEAD)
-    assert not buried, f"reports were moved aside: {buried}"
+    assert not buried, f"{len(buried)} reports moved aside: {buried[:1]}"
 
 
 def log_lines(stack: Stack, name: str, needle: str) -> int:

@@ -64,6 +64,7 @@ def test_after_flushall_reads_fall_back_and_rebuild_cache_restores_redis(
     idle.report("action", walks[idle.id], state="dismissed")
     wait_drained(stack)
     before = {user.id: shown(user) for user in (keen, middling, idle)}
+    live = stack.redis.zrange(RANK, 0, -1, withscores=True)
     assert before[keen.id]["streaks"]["current_streak"] == 3
 
     stack.redis.flushall()
@@ -74,6 +75,7 @@ def test_after_flushall_reads_fall_back_and_rebuild_cache_restores_redis(
         now = shown(user)
         assert now["streaks"] == before[user.id]["streaks"]
         today_row, *past = now["rows"]
+        assert {**user.latest(), "updated_on": None} == today_row
         assert today_row["engagement_rank"] == RANK_FLOOR
         assert past == before[user.id]["rows"][1:]
         was = before[user.id]["rows"][0]
@@ -101,6 +103,7 @@ def test_after_flushall_reads_fall_back_and_rebuild_cache_restores_redis(
     }
     scores = stack.redis.zrange(RANK, 0, -1, withscores=True)
     assert {member.decode(): score for member, score in scores} == ranked
+    assert {member.decode(): score for member, score in live} == ranked
     assert answer["ranked"] == len(ranked)
 
     # Each user's streak cache holds every day row of SQL, and is whole.

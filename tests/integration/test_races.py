@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from core import accounts
+from core.db import Database
 from core.models import DailyProgress
 from tests.integration.stack import ApiUser, Stack, local_today
 
@@ -34,21 +36,27 @@ CORRECTIONS = {"actions_dismissed": 3, "customactions_dismissed": 4}
 def catalogue(stack) -> tuple[list[int], list[int]]:
     """Ten goals and twelve actions: the stack's, and more of this module's.
 
-    Kept apart from `stack.goals` and `stack.actions`, which other tests
-    select in full.
+    Made in one transaction with the code the CLI runs, not with 17 CLI
+    processes; kept apart from `stack.goals` and `stack.actions`, which
+    other tests select in full.
     """
-    goals = stack.cli_many(
-        *(("create-goal", "--title", f"Race goal {n}") for n in range(7))
-    )
-    actions = stack.cli_many(
-        *(("create-action", "--title", f"Race {n}") for n in range(10))
-    )
-    for code, answer in goals + actions:
-        assert code == 0, answer
-    return (
-        stack.goals + [answer["id"] for _, answer in goals],
-        stack.actions + [answer["id"] for _, answer in actions],
-    )
+    db = Database(stack.env["DATABASE_URL"])
+    try:
+        goals, actions = db.write(
+            lambda session: (
+                [
+                    accounts.create_goal(session, f"Race goal {n}").id
+                    for n in range(7)
+                ],
+                [
+                    accounts.create_action(session, f"Race {n}").id
+                    for n in range(10)
+                ],
+            )
+        )
+    finally:
+        db.dispose()
+    return stack.goals + goals, stack.actions + actions
 
 
 def race(calls: list) -> list:
@@ -216,62 +224,51 @@ def test_concurrent_selections_and_removals_keep_todays_totals(
 ):
     _, actions = catalogue
     (user,) = stack.create_users("UTC")
-    selected = [user.select_action(action) for action in actions[:6]]
-    made = [user.custom_action(f"Mine {n}") for n in range(6)]
-    known = {"action": list(selected), "customaction": list(made)}
-    guard = threading.Lock()
+    known = {
+        "action": [user.select_action(action) for action in actions[:6]],
+        "customaction": [user.custom_action(f"Mine {n}") for n in range(6)],
+    }
 
-    def churn(seed: int):
-        """Six selections or removals, some on what others remove."""
-        rng = random.Random(seed)
-        answers = []
-        for _ in range(6):
-            answer, kind, new = _one_change(user, rng, actions, known, guard)
-            answers.append(answer)
-            if new is not None:
-                with guard:
-                    known[kind].append(new)
-        return answers
+    # Rounds of 40 changes at once; a stale count shows in the round that
+    # made it, before later changes recount the totals.
+    for round_ in range(8):
+        changes = [
+            _one_change(user, random.Random(f"{round_}-{n}"), actions, known)
+            for n in range(40)
+        ]
+        answers = race([call for call, *_ in changes])
 
-    answers = [
-        a
-        for batch in race([_seeded(churn, n) for n in range(40)])
-        for a in batch
-    ]
-
-    no_server_error(answers)
-    assert {a.status_code for a in answers} <= {200, 201, 204, 404}
-    chosen = user.get("/api/users/actions/", params={"page_size": 100})
-    own = user.get("/api/users/customactions/", params={"page_size": 100})
-    row = user.latest()
-    assert (row["actions_total"], row["customactions_total"]) == (
-        chosen.json()["count"],
-        own.json()["count"],
-    )
+        no_server_error(answers)
+        assert {a.status_code for a in answers} <= {200, 201, 204, 404}
+        for answer, (_, kind, target) in zip(answers, changes, strict=True):
+            if answer.status_code == 201:
+                known[kind].append(answer.json()["id"])
+            elif answer.status_code == 204 and target in known[kind]:
+                known[kind].remove(target)
+        chosen = user.get("/api/users/actions/", params={"page_size": 100})
+        own = user.get("/api/users/customactions/", params={"page_size": 100})
+        row = user.latest()
+        assert (row["actions_total"], row["customactions_total"]) == (
+            chosen.json()["count"],
+            own.json()["count"],
+        ), f"round {round_}"
     assert row["date"] == local_today("UTC")
     assert rows_in_sql(stack, user.id, row["date"]) == 1
 
 
-def _seeded(work, seed: int):
-    return lambda: work(seed)
+def _one_change(user: ApiUser, rng: random.Random, actions, known):
+    """A random selection or removal: the call, its kind, what it removes.
 
-
-def _one_change(user: ApiUser, rng, actions, known, guard):
-    """One random change; returns (answer, kind, id of what it made)."""
+    Several calls of a round may remove the same thing or select the
+    same action.
+    """
     kind = rng.choice(("action", "customaction"))
-    if rng.random() < 0.5:
-        with guard:
-            target = rng.choice(known[kind]) if known[kind] else None
-        if target is not None:
-            path = f"/api/users/{kind}s/{target}/"
-            return user.request("DELETE", path), kind, None
+    if known[kind] and rng.random() < 0.5:
+        target = rng.choice(known[kind])
+        path = f"/api/users/{kind}s/{target}/"
+        return lambda: user.request("DELETE", path), kind, target
     if kind == "action":
-        answer = user.post(
-            "/api/users/actions/", json={"action": rng.choice(actions)}
-        )
+        body = {"action": rng.choice(actions)}
     else:
-        answer = user.post(
-            "/api/users/customactions/", json={"title": "Churn"}
-        )
-    made = answer.json()["id"] if answer.status_code == 201 else None
-    return answer, kind, made
+        body = {"title": "Churn"}
+    return lambda: user.post(f"/api/users/{kind}s/", json=body), kind, None
