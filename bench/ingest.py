@@ -1,13 +1,16 @@
 """Ingest: how fast the API takes action reports, next to /healthz.
 
 1. With the Celery workers paused (SIGSTOP), so that both see the same
-   quiet machine, wrk drives /healthz and the report endpoint in turns,
-   A B B A, for the same time and with the same connections; the ratio
-   is reports per second over /healthz requests per second.
-2. The workers resume and drain what was queued: the time that takes is
+   machine, wrk drives /healthz and the report endpoint in turns,
+   A B B A A B B A, for the same time and with the same connections;
+   the ratio is reports per second over /healthz requests per second,
+   each over all its runs.
+2. Still with the workers paused, wrk sends reports at half that peak,
+   paced: the API's latency at half its capacity. (With the workers
+   applying at the same time, the two share the cores; the pipeline
+   section measures that.)
+3. The workers resume and drain what was queued: the time that takes is
    their capacity with nothing coming in.
-3. wrk sends reports at half the peak rate, paced, with the workers
-   running, for the latency at a load the service should carry easily.
 """
 
 import math
@@ -15,14 +18,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.load import WrkRun, run_wrk, write_script
+from bench.load import WrkRun, call, run_wrk, write_script
 from bench.memory import CpuMeter
 from bench.seed import Member
-from bench.stack import Stack
+from bench.stack import BenchError, Stack
 from core.queue import backlog
 
 CONNECTIONS = 8  # two per gunicorn worker: none ever waits for work
-CYCLE_MS = 20.0  # a paced connection sends about every 20 ms
+# A paced connection sends about every 100 ms: enough connections that
+# a slower answer barely lowers the rate.
+CYCLE_MS = 100.0
 
 
 @dataclass
@@ -38,6 +43,7 @@ class Ingest:
     baseline: list[WrkRun] = field(default_factory=list)
     reports: list[WrkRun] = field(default_factory=list)
     cpu: dict = field(default_factory=dict)
+    cpu_ms: dict = field(default_factory=dict)  # per request, by role
     drained: int = 0
     drain_seconds: float = 0.0
     half: Paced | None = None
@@ -54,8 +60,24 @@ class Ingest:
     def baseline_rps(self) -> float:
         return self._rate(self.baseline)
 
+    def _cpu_ms(self) -> dict:
+        """CPU milliseconds per request by role, and the ratio of the
+        service's (gunicorn and Redis): steadier than req/s on a busy
+        machine, since another process's work does not count in it."""
+        found = {}
+        for kind, runs in self.cpu_ms.items():
+            found[kind] = {
+                role: round(sum(r[role] for r in runs) / len(runs), 3)
+                for role in runs[0]
+            }
+        if len(found) == 2:
+            found["ratio"] = round(
+                _service(found["healthz"]) / _service(found["reports"]), 3
+            )
+        return found
+
     def summary(self) -> dict:
-        # Of the two report runs: the mean median, the worse p99.
+        # Of the report runs: the mean median, the worst p99.
         middle = sum(r.ms("50") for r in self.reports) / len(self.reports)
         found = {
             "rps": round(self.rps, 1),
@@ -69,6 +91,7 @@ class Ingest:
                 "reports": [r.summary() for r in self.reports],
             },
             "cpu_share_during_reports": self.cpu,
+            "cpu_ms_per_request": self._cpu_ms(),
             "drain_after_peak": {
                 "reports": self.drained,
                 "seconds": round(self.drain_seconds, 1),
@@ -93,6 +116,10 @@ class Ingest:
         return found
 
 
+def _service(spent: dict) -> float:
+    return spent["gunicorn_worker"] + spent["redis"]
+
+
 def report_calls(members: list[Member]) -> list[tuple[str, str]]:
     return [(m.report_path, m.token) for m in members]
 
@@ -103,9 +130,11 @@ def measure_peak(
     folder: Path,
     members: list[Member],
     seconds: float,
+    half_seconds: float,
     say,
+    rounds: int = 2,
 ) -> Ingest:
-    """Steps 1 and 2: the peak, side by side with /healthz, then drain."""
+    """Steps 1 to 3."""
     base_url = f"http://127.0.0.1:{stack.port}"
     health = write_script(folder, "healthz")
     reports = write_script(folder, "reports", report_calls(members))
@@ -126,27 +155,52 @@ def measure_peak(
             connections=CONNECTIONS,
         )
         shares = meter.stop(run.cpu_seconds)
+        spent = {
+            role: meter.seconds[role] * 1000 / max(run.requests, 1)
+            for role in ("gunicorn_worker", "redis", "wrk")
+        }
+        result.cpu_ms.setdefault(kind, []).append(spent)
         say(
-            f"  {kind:8} {run.rps:8.1f} req/s  p50 {run.ms('50'):6.2f} ms"
+            f"  {kind:8} {run.rps:7.1f} req/s  p50 {run.ms('50'):6.2f} ms"
             f"  p99 {run.ms('99'):6.2f} ms  errors {run.failed}"
-            f"  wrk cpu {run.cpu_share:.0%} of the machine"
+            f"  gunicorn {spent['gunicorn_worker']:.2f} ms CPU/req"
+            f"  wrk {run.cpu_share:.0%}, others {shares['other']:.0%}"
+            " of the machine"
         )
         if kind == "reports":
             result.cpu = shares
         return run
 
-    # Warm up every worker: imports, connections, the token cache.
+    # Every user reports once, so that who they are and what they own
+    # are cached, as for users already active today; then every worker
+    # warms up (imports, connections).
+    for member in members:
+        status, _ = call(
+            stack.port, "POST", member.report_path, member.token, {}
+        )
+        if status != 202:
+            raise BenchError(f"a report was answered {status}")
     run_wrk(wrk, base_url, members[0].report_path, reports, seconds=2,
             connections=CONNECTIONS)  # fmt: skip
     _wait_drained(stack, 60)
 
     stack.pause_workers()
     try:
-        for kind in ("healthz", "reports", "reports", "healthz"):
+        for kind in ("healthz", "reports", "reports", "healthz") * rounds:
             run = one(kind)
             (result.baseline if kind == "healthz" else result.reports).append(
                 run
             )
+        say(f"  half the peak, {result.rps / 2:.0f}/s, paced")
+        result.half = paced(
+            stack, wrk, folder, members, result.rps / 2, half_seconds, "half"
+        )
+        half = result.half.run
+        say(
+            f"  {half.rps:7.1f} req/s  p50 {half.ms('50'):6.2f} ms  p99 "
+            f"{half.ms('99'):6.2f} ms  errors {half.failed}  "
+            f"({result.half.connections} connections)"
+        )
     finally:
         stack.resume_workers()
 

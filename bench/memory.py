@@ -36,7 +36,6 @@ class Sampler:
         self._every = every
         self._done = threading.Event()
         self.peaks: dict[str, int] = {}
-        self.samples = 0
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def __enter__(self) -> "Sampler":
@@ -60,7 +59,6 @@ class Sampler:
                     except psutil.Error:
                         continue
                     self.peaks[role] = max(self.peaks.get(role, 0), rss)
-            self.samples += 1
 
     def summary(self) -> dict:
         return {
@@ -94,27 +92,32 @@ class CpuMeter:
         self._start = self._read()
 
     def stop(self, wrk_cpu: float = 0.0) -> dict:
-        """Shares of the machine (all cores) per role, and the rest."""
+        """Shares of the machine (all cores) per role, and the rest.
+
+        `seconds` keeps the CPU seconds of each role.
+        """
         (first, began, machine0), (last, ended, machine1) = (
             self._start,
             self._read(),
         )
+        spent = {role: last[role] - first.get(role, 0.0) for role in last}
+        spent["celery"] = spent.pop("celery_main") + spent.pop("celery_child")
+        spent["wrk"] = wrk_cpu
         capacity = (ended - began) * psutil.cpu_count()
-        shares = {
-            role: (last[role] - first.get(role, 0.0)) / capacity
-            for role in last
-        }
-        shares["celery"] = shares.pop("celery_main") + shares.pop(
-            "celery_child"
-        )
-        shares["wrk"] = wrk_cpu / capacity
-        busy = sum(
-            getattr(machine1, f) - getattr(machine0, f)
-            for f in machine1._fields
-            if f not in ("idle", "iowait")
-        )
-        shares["other"] = max(0.0, busy / capacity - sum(shares.values()))
-        return {role: round(share, 3) for role, share in shares.items()}
+        busy = busy_seconds(machine0, machine1)
+        spent["other"] = max(0.0, busy - sum(spent.values()))
+        self.seconds = spent
+        return {role: round(cpu / capacity, 3) for role, cpu in spent.items()}
+
+
+def busy_seconds(before, after) -> float:
+    """CPU seconds the machine was busy; guest time is in user already."""
+    skip = ("idle", "iowait", "steal", "guest", "guest_nice")
+    return sum(
+        getattr(after, name) - getattr(before, name)
+        for name in after._fields
+        if name not in skip
+    )
 
 
 def rank_memory(redis: Redis, users: int) -> dict:

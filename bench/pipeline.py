@@ -1,8 +1,9 @@
 """Pipeline: do the workers keep up with what the API accepts?
 
 1. wrk sends reports for a sustained stretch at the ingest peak rate,
-   paced, with the workers running (when the API cannot take that much
-   beside them, it takes what it can: the accepted rate is measured).
+   paced over 16 connections, with the workers running (when the API
+   cannot take that much beside them, it takes what it can: the
+   accepted rate is measured).
 2. Every second the bench reads the backlog (the length of the stream)
    and the reports applied so far (rows of `action_reports`).
 3. Probe users, apart from the load, post a report, then poll their
@@ -12,8 +13,6 @@
    must then be in SQL, in the dead-letter stream or still queued.
 """
 
-import http.client
-import json
 import threading
 import time
 from collections import Counter
@@ -23,32 +22,19 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.ingest import report_calls
-from bench.load import WrkRun, run_wrk, write_script
+from bench.load import WrkRun, call, run_wrk, write_script
 from bench.memory import CpuMeter
 from bench.seed import Member
-from bench.stack import Stack
+from bench.stack import WEB_WORKERS, Stack
 from core.db import Database
 from core.models import ActionReport
 from core.queue import DEAD, backlog
 
 POLL = 0.05
 GIVE_UP = 30.0
-
-
-def _call(port: int, method: str, path: str, token: str, body=None):
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    headers = {"Authorization": f"Token {token}"}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        headers["Content-Type"] = "application/json"
-    try:
-        connection.request(method, path, body=data, headers=headers)
-        response = connection.getresponse()
-        raw = response.read()
-    finally:
-        connection.close()
-    return response.status, json.loads(raw) if raw else None
+# Twice the connections of the peak: when the workers leave the API less
+# CPU than it had alone, at most this many reports wait in line.
+CONNECTIONS = 16
 
 
 class Probes:
@@ -84,7 +70,7 @@ class Probes:
             done = not done
             state = "completed" if done else "uncompleted"
             try:
-                status, _ = _call(
+                status, _ = call(
                     self._port,
                     "POST",
                     member.report_path,
@@ -111,7 +97,7 @@ class Probes:
     def _watch(self, member: Member, expected: int, since: float):
         while time.monotonic() - since < GIVE_UP:
             try:
-                status, row = _call(
+                status, row = call(
                     self._port,
                     "GET",
                     "/api/users/progress/latest/",
@@ -142,18 +128,37 @@ class Pipeline:
     probes: Probes | None = None
     after: dict = field(default_factory=dict)
     cpu: dict = field(default_factory=dict)
+    cpu_ms: dict = field(default_factory=dict)
+
+    def steady(self) -> tuple[float, float]:
+        """Queued and applied per second, from the samples after the
+        first 5 s: every accepted report is either applied or in the
+        backlog, so their sum grows at the accepted rate. Unlike counts
+        over the window, this does not depend on where a drain falls."""
+        points = [(t, b, a) for t, b, a in self.series if t >= 5]
+        points = points if len(points) >= 3 else self.series
+        queued = _slope([(t, a + b) for t, b, a in points])
+        applied = _slope([(t, a) for t, _, a in points])
+        return queued, applied
 
     def summary(self) -> dict:
         accepted = self.run.requests - self.run.errors["status"]
         accepted_rps = accepted / self.run.seconds
         applied_rps = self.applied_during / self.run.seconds
+        queued, applied = self.steady()
         lags = sorted(self.probes.lags)
         return {
             "seconds": round(self.run.seconds, 1),
             "target_rps": round(self.target_rps, 1),
             "ingest_rps": round(accepted_rps, 1),
             "applied_rps": round(applied_rps, 1),
-            "ratio": round(applied_rps / max(accepted_rps, 1e-9), 3),
+            "ratio_window": round(applied_rps / max(accepted_rps, 1e-9), 3),
+            "steady_queued_rps": round(queued, 1),
+            "steady_applied_rps": round(applied, 1),
+            # Two decimals: the slopes are not more precise than that.
+            "ratio": round(applied / queued, 2) if queued > 0 else None,
+            "backlog_growth_per_s": round(queued - applied, 2),
+            "cpu_ms": self.cpu_ms,
             "lag_p50_s": round(_quantile(lags, 0.50), 3),
             "lag_p99_s": round(_quantile(lags, 0.99), 3),
             "lag_max_s": round(lags[-1], 3) if lags else None,
@@ -171,6 +176,17 @@ class Pipeline:
         }
 
 
+def _slope(points: list[tuple]) -> float:
+    """Least-squares slope of (t, y) points."""
+    if len(points) < 2:
+        return 0.0
+    mean_t = sum(t for t, _ in points) / len(points)
+    mean_y = sum(y for _, y in points) / len(points)
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    rise = sum((t - mean_t) * (y - mean_y) for t, y in points)
+    return rise / spread if spread else 0.0
+
+
 def _quantile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -184,15 +200,15 @@ def sustain(
     members: list[Member],
     probes: list[Member],
     rate: float,
-    per_request_ms: float,
     seconds: float,
     say,
 ) -> Pipeline:
     """Steps 1 to 4."""
     db = Database(stack.database_url)
     result = Pipeline(target_rps=rate)
-    connections = max(2, round(rate * 0.02))
-    pause = max(0, round(connections * 1000 / rate - per_request_ms))
+    # At the peak, each gunicorn worker takes about this long a request.
+    per_request_ms = WEB_WORKERS * 1000 / rate
+    pause = max(0, round(CONNECTIONS * 1000 / rate - per_request_ms))
     script = write_script(folder, "sustain", report_calls(members), pause)
     dead_before = stack.redis.xlen(DEAD)
     applied_before = applied_count(db)
@@ -221,7 +237,7 @@ def sustain(
                 members[0].report_path,
                 script,
                 seconds=seconds,
-                connections=connections,
+                connections=CONNECTIONS,
             )
         finally:
             stop.set()
@@ -229,6 +245,14 @@ def sustain(
         result.cpu = meter.stop(result.run.cpu_seconds)
     result.probes = watching
     result.applied_during = applied_count(db) - applied_before
+    result.cpu_ms = {
+        "gunicorn_per_request": round(
+            meter.seconds["gunicorn_worker"] * 1000 / result.run.requests, 3
+        ),
+        "celery_per_applied": round(
+            meter.seconds["celery"] * 1000 / max(result.applied_during, 1), 3
+        ),
+    }
     say(
         f"  offered {rate:.0f}/s, accepted {result.run.rps:.1f}/s, "
         f"applied {result.applied_during / result.run.seconds:.1f}/s, "

@@ -2,11 +2,12 @@
 
 1. A database of its own gets N users in three zones, each with a state
    a day for 60 days and today's row (bench/fill.py).
-2. The set-based way, as the workers run it: `measure_active` and
-   `store` in one transaction; then `recompute_all` whole, which also
-   pushes the ranks to Redis and keeps them on the rows.
+2. The set-based way: `recompute_all` as the workers run it, first
+   without Redis (the SQL work, what the loop is compared with), then
+   whole, with the ranks pushed to Redis and kept on the rows.
 3. The reference: a loop that, per user, reads their states, counts the
-   three windows in Python and updates their row, in one transaction.
+   three windows in Python, updates their row and bumps their rank
+   version, all in one transaction.
    It runs on a random sample and is scaled to N; its figures are
    checked against the set-based ones for the same users.
 """
@@ -16,48 +17,31 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from redis import Redis
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bench import fill
 from core.days import today, utcnow
 from core.db import Database
-from core.engagement import WINDOWS, measure_active, percent, store
+from core.engagement import WINDOWS, percent
 from core.models import ActionState, DailyProgress, User
 from core.pipeline import recompute_all
 
 ZONES = ("UTC", "Asia/Tokyo", "America/New_York")
 DAYS = 60
 SEED = 20160518
-CHUNK = 25_000
 
 
-def build(db: Database, users: int, now: datetime) -> float:
+def build(url: str, users: int, now: datetime) -> float:
     """Step 1; the seconds it took."""
     started = time.perf_counter()
     stamp = now.replace(tzinfo=None)
     todays = tuple(today(zone, now) for zone in ZONES)
-    fill.users(db, 1, users, ZONES, stamp)
-    fill.selections(db, 1, users, stamp)
-    for lo in range(1, users + 1, CHUNK):
-        hi = min(users, lo + CHUNK - 1)
-        fill.history(db, lo, hi, DAYS, todays)
-    for n, day in enumerate(todays):
-        # Today's rows exist already, as they would after a day's reports.
-        ids = [i for i in range(1, users + 1) if i % len(ZONES) == n]
-        with db.writing() as session:
-            session.execute(
-                DailyProgress.__table__.insert(),
-                [
-                    {
-                        "user_id": i,
-                        "day": day,
-                        "actions_total": 1,
-                        "created_on": stamp,
-                        "updated_on": stamp,
-                    }
-                    for i in ids
-                ],
-            )
+    with fill.bulk(url) as conn:
+        fill.users(conn, 1, users, ZONES, stamp)
+        fill.selections(conn, 1, users, stamp)
+        fill.history(conn, 1, users, DAYS, todays)
+        # Today's rows exist, as they would after a day of reports.
+        fill.daily_rows(conn, 1, users, todays, stamp)
     return time.perf_counter() - started
 
 
@@ -89,31 +73,71 @@ def per_user(session, user_id: int, zone: str, now: datetime) -> tuple:
             updated_on=utcnow(),
         )
     )
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(rank_version=User.rank_version + 1)
+    )
     return tuple(values)
 
 
-def run(db: Database, redis: Redis, users: int, sample: int, say) -> dict:
+class Clock:
+    """Wall and this process's CPU seconds of one step."""
+
+    def __enter__(self) -> "Clock":
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.cpu = time.process_time() - self._cpu
+
+
+def run(url: str, redis: Redis, users: int, sample: int, say) -> dict:
     now = datetime.now(UTC)
-    built = build(db, users, now)
+    built = build(url, users, now)
     say(f"  {users} users x {DAYS} days of states built in {built:.1f} s")
+    db = Database(url)
+    try:
+        found = _compare(db, redis, users, sample, now, say)
+    finally:
+        db.dispose()
+    return {"build_s": round(built, 1), **found}
 
-    # 2. Set-based, as the workers do it.
-    def set_based_work(session):
-        found = measure_active(session, now)
-        store(session, found)
-        return found
 
-    started = time.perf_counter()
-    measured = db.write(set_based_work)
-    set_based = time.perf_counter() - started
-    say(f"  measure_active + store: {set_based:.2f} s")
-    started = time.perf_counter()
-    recomputed = recompute_all(db, redis, now)
-    whole = time.perf_counter() - started
-    say(f"  recompute_all with ranks: {whole:.2f} s ({recomputed} users)")
+def _stored(db: Database, user_ids: list[int]) -> dict[int, tuple]:
+    """Engagement on each user's newest row."""
+    newest = (
+        select(DailyProgress.user_id, func.max(DailyProgress.day))
+        .where(DailyProgress.user_id.in_(user_ids))
+        .group_by(DailyProgress.user_id)
+    )
+    with db.reading() as session:
+        days = dict(session.execute(newest).all())
+        rows = session.execute(
+            select(
+                DailyProgress.user_id,
+                DailyProgress.day,
+                DailyProgress.engagement_15_days,
+                DailyProgress.engagement_30_days,
+                DailyProgress.engagement_60_days,
+            ).where(DailyProgress.user_id.in_(user_ids))
+        ).all()
+    return {u: tuple(v) for u, day, *v in rows if days[u] == day}
+
+
+def _compare(db, redis, users, sample, now, say) -> dict:
+    # 2. Set-based, as the workers run it: SQL alone, then with ranks.
+    with Clock() as set_based:
+        active = recompute_all(db, None, now)
+    say(f"  recompute_all, SQL only: {set_based.wall:.2f} s")
+    with Clock() as whole:
+        recompute_all(db, redis, now)
+    say(f"  recompute_all with the ranks: {whole.wall:.2f} s")
+    chosen = sorted(random.Random(SEED).sample(range(1, users + 1), sample))
+    expected = _stored(db, chosen)
 
     # 3. The loop, on a sample, scaled.
-    chosen = sorted(random.Random(SEED).sample(range(1, users + 1), sample))
     with db.reading() as session:
         zones = dict(
             session.execute(
@@ -127,36 +151,29 @@ def run(db: Database, redis: Redis, users: int, sample: int, say) -> dict:
             for user_id in chosen
         }
 
-    started = time.perf_counter()
-    looped = db.write(loop)
-    sampled = time.perf_counter() - started
-    scaled = sampled * len(measured) / sample
-    differ = [
-        user_id
-        for user_id, values in looped.items()
-        if values
-        != (
-            measured[user_id].days_15,
-            measured[user_id].days_30,
-            measured[user_id].days_60,
-        )
-    ]
+    with Clock() as looped:
+        found = db.write(loop)
+    scale = active / sample
+    differ = sum(found[u] != expected.get(u) for u in chosen)
     say(
-        f"  per-user loop: {sampled:.2f} s for {sample} users, "
-        f"{scaled:.1f} s scaled to {len(measured)}"
+        f"  per-user loop: {looped.wall:.2f} s for {sample} users, "
+        f"{looped.wall * scale:.1f} s scaled to {active}"
     )
     return {
         "users": users,
         "days": DAYS,
         "states": users * DAYS,
-        "active_users": len(measured),
-        "build_s": round(built, 1),
-        "set_based_s": round(set_based, 3),
-        "recompute_all_s": round(whole, 3),
+        "zones": list(ZONES),
+        "active_users": active,
+        "set_based_s": round(set_based.wall, 3),
+        "set_based_cpu_s": round(set_based.cpu, 3),
+        "recompute_all_with_ranks_s": round(whole.wall, 3),
         "loop_sample_users": sample,
-        "loop_sample_s": round(sampled, 3),
-        "loop_scaled_s": round(scaled, 1),
-        "loop_ms_per_user": round(sampled * 1000 / sample, 3),
-        "speedup": round(scaled / set_based, 1),
-        "loop_disagrees_with_set_based": len(differ),
+        "loop_sample_s": round(looped.wall, 3),
+        "loop_ms_per_user": round(looped.wall * 1000 / sample, 3),
+        "loop_scaled_s": round(looped.wall * scale, 1),
+        "loop_scaled_cpu_s": round(looped.cpu * scale, 1),
+        "speedup": round(looped.wall * scale / set_based.wall, 1),
+        "speedup_cpu": round(looped.cpu * scale / set_based.cpu, 1),
+        "loop_disagrees_with_set_based": differ,
     }

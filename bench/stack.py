@@ -2,10 +2,10 @@
 
 A redis-server on a Unix socket, a migrated database (a SQLite file, or
 a fresh PostgreSQL database next to BENCH_DATABASE_URL), gunicorn with a
-fixed number of sync workers and a Celery worker with embedded beat,
-started as `make run` starts them, all under one temporary folder. Each
-child runs in its own process group; `stop_all` ends every group, even
-after Ctrl-C.
+fixed number of sync workers and a Celery worker, with the Procfile's
+options (beat runs inside the worker, as in the integration tests), all
+under one temporary folder. Each child runs in its own process group;
+`stop_all` ends every group, even after Ctrl-C.
 """
 
 import http.client
@@ -15,15 +15,13 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 import redis
-from sqlalchemy import create_engine, make_url, text
 
-from core.migrate import upgrade
+from bench.databases import Databases
 from core.queue import STREAM
 from core.serve import redis_binary
 from core.settings import ROOT
@@ -140,53 +138,6 @@ def stop_group(process: subprocess.Popen) -> None:
     except (ProcessLookupError, PermissionError):
         pass
     process.wait(timeout=STOP_GRACE)
-
-
-class Databases:
-    """Fresh databases for the run, dropped at the end on PostgreSQL."""
-
-    def __init__(self, folder: Path, base_url: str = ""):
-        self.folder = folder
-        self.base_url = base_url
-        self.made: list[str] = []
-
-    @property
-    def kind(self) -> str:
-        return "postgresql" if self.base_url else "sqlite"
-
-    def fresh(self, name: str) -> str:
-        """A migrated, empty database for one part of the run."""
-        if not self.base_url:
-            url = f"sqlite:///{self.folder / name}.sqlite3"
-        else:
-            base = make_url(self.base_url)
-            db_name = f"{base.database}_bench_{name}_{os.getpid()}"
-            with self._admin() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}"'))
-                conn.execute(text(f'CREATE DATABASE "{db_name}"'))
-            self.made.append(db_name)
-            url = base.set(database=db_name).render_as_string(
-                hide_password=False
-            )
-        upgrade(url)
-        return url
-
-    def drop_all(self) -> None:
-        for db_name in self.made:
-            with self._admin() as conn:
-                conn.execute(
-                    text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-                )
-        self.made.clear()
-
-    @contextmanager
-    def _admin(self):
-        engine = create_engine(self.base_url, isolation_level="AUTOCOMMIT")
-        try:
-            with engine.connect() as conn:
-                yield conn
-        finally:
-            engine.dispose()
 
 
 def start_redis(processes: Processes) -> redis.Redis:
