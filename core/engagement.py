@@ -47,8 +47,13 @@ class Engagement:
         return day_start(end, self.zone)
 
 
-def _measure(session: Session, day: date, scope) -> dict[int, Engagement]:
-    """Engagement on `day` for the users `scope` selects, in one query."""
+def _measure(
+    session: Session, day: date, zones: dict[int, str]
+) -> dict[int, Engagement]:
+    """Engagement on `day` of the given users, in one grouped query.
+
+    The query reads only the (user, day, state) index, never the table.
+    """
     counts = []
     for days in WINDOWS:
         first, _ = window(day, days)
@@ -58,22 +63,16 @@ def _measure(session: Session, day: date, scope) -> dict[int, Engagement]:
         counts.append(func.sum(case((done, 1), else_=0)))
     first, _ = window(day, max(WINDOWS))
     rows = session.execute(
-        select(
-            ActionState.user_id,
-            User.timezone,
-            func.max(ActionState.day),
-            *counts,
-        )
-        .join(User, User.id == ActionState.user_id)
+        select(ActionState.user_id, func.max(ActionState.day), *counts)
+        .where(ActionState.user_id.in_(sorted(zones)))
         .where(ActionState.day >= first, ActionState.day <= day)
-        .where(scope)
-        .group_by(ActionState.user_id, User.timezone)
+        .group_by(ActionState.user_id)
     )
     found = {}
-    for user_id, zone_name, last, t15, c15, t30, c30, t60, c60 in rows:
+    for user_id, last, t15, c15, t30, c30, t60, c60 in rows:
         found[user_id] = Engagement(
             user_id=user_id,
-            zone=zone_name,
+            zone=zones[user_id],
             day=day,
             days_15=percent(c15, t15),
             days_30=percent(c30, t30),
@@ -88,16 +87,16 @@ def measure_users(
 ) -> dict[int, Engagement]:
     """Engagement of the given users (id -> time zone) on their today."""
     now = now or datetime.now(UTC)
-    by_day: dict[date, list[int]] = defaultdict(list)
+    by_day: dict[date, dict[int, str]] = defaultdict(dict)
     for user_id, zone_name in zones.items():
-        by_day[today(zone_name, now)].append(user_id)
+        by_day[today(zone_name, now)][user_id] = zone_name
 
     found = {}
-    for day, user_ids in by_day.items():
-        measured = _measure(session, day, ActionState.user_id.in_(user_ids))
-        for user_id in user_ids:
+    for day, group in by_day.items():
+        measured = _measure(session, day, group)
+        for user_id, zone_name in group.items():
             found[user_id] = measured.get(user_id) or Engagement(
-                user_id, zones[user_id], day
+                user_id, zone_name, day
             )
     return found
 
@@ -122,20 +121,22 @@ def possibly_active(session: Session, now: datetime | None = None):
 def measure_active(
     session: Session, now: datetime | None = None
 ) -> dict[int, Engagement]:
-    """Engagement of every user with a state in their last 60 local days.
-
-    There are at most three local dates at any instant, so this is one
-    grouped query per date, whatever the number of users.
-    """
+    """Engagement of every user with a state in their last 60 local days."""
     now = now or datetime.now(UTC)
-    zones_by_day: dict[date, list[str]] = defaultdict(list)
-    for zone_name in session.scalars(select(User.timezone).distinct()):
-        zones_by_day[today(zone_name, now)].append(zone_name)
-
-    found: dict[int, Engagement] = {}
-    for day, zone_names in zones_by_day.items():
-        found.update(_measure(session, day, User.timezone.in_(zone_names)))
-    return found
+    user_ids = possibly_active(session, now)
+    zones = {}
+    for start in range(0, len(user_ids), 1000):
+        chunk = user_ids[start : start + 1000]
+        zones.update(
+            session.execute(
+                select(User.id, User.timezone).where(User.id.in_(chunk))
+            ).all()
+        )
+    return {
+        user_id: found
+        for user_id, found in measure_users(session, zones, now).items()
+        if found.last_active is not None
+    }
 
 
 def store(session: Session, measured: dict[int, Engagement]) -> list[tuple]:

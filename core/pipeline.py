@@ -156,7 +156,7 @@ def drain(
 
 
 def recompute_all(
-    db: Database, redis: Redis | None, now=None, chunk: int = 2000
+    db: Database, redis: Redis | None, now=None, chunk: int = 5000
 ) -> int:
     """Engagement of every active user onto today's row, and the ranks.
 

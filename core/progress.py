@@ -52,13 +52,33 @@ def _totals(user_id):
     return actions, custom
 
 
+def _missing(session: Session, pairs: list[tuple]) -> list[tuple]:
+    """The pairs without a row yet: most exist, and a lookup is cheaper
+    than an insert that would compute a new row's values to drop them."""
+    if not pairs:
+        return []
+    users = sorted({user_id for user_id, _ in pairs})
+    first, last = min(day for _, day in pairs), max(day for _, day in pairs)
+    existing = set()
+    for start in range(0, len(users), 500):
+        existing.update(
+            session.execute(
+                select(DailyProgress.user_id, DailyProgress.day).where(
+                    DailyProgress.user_id.in_(users[start : start + 500]),
+                    DailyProgress.day.between(first, last),
+                )
+            ).all()
+        )
+    return [pair for pair in pairs if pair not in existing]
+
+
 def ensure_rows(session: Session, pairs) -> None:
     """Create the missing (user, day) rows.
 
     A new row starts from the user's current totals and carries the
     engagement of the user's previous row until it is recomputed.
     """
-    pairs = sorted(set(pairs))
+    pairs = _missing(session, sorted(set(pairs)))
     if not pairs:
         return
     user, day = bindparam("u"), bindparam("d")
