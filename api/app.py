@@ -82,7 +82,7 @@ def create_app(
     route(f"{me}/actions/{item}/", selections.UserActionItem(services, access))
     route(
         f"{me}/actions/{item}/complete/",
-        selections.Report(services, access, "action"),
+        selections.Report(services, "action"),
     )
     route(f"{me}/customactions/", selections.CustomActions(services, access))
     route(
@@ -91,7 +91,7 @@ def create_app(
     )
     route(
         f"{me}/customactions/{item}/complete/",
-        selections.Report(services, access, "customaction"),
+        selections.Report(services, "customaction"),
     )
     route(f"{me}/progress/", progress.ProgressList(services, view))
     route(f"{me}/progress/{item}/", progress.ProgressDetail(services, view))

@@ -146,15 +146,18 @@ class CustomActionItem:
 class Report:
     """POST .../{id}/complete/: check the report, queue it, answer 202."""
 
-    def __init__(self, services: Services, access: Access, kind: str):
-        self._access = access
+    def __init__(self, services: Services, kind: str):
         self._broker = services.broker
         self._kind = kind
+
+    @property
+    def target_kind(self) -> str:
+        return self._kind
 
     def on_post(self, req, resp, item_id: int):
         caller = req.context.caller
         body = read_object(req, optional=True)
-        if not self._access.owns(caller.id, self._kind, item_id):
+        if not req.context.owns_target:
             raise falcon.HTTPNotFound(description=f"no such {self._kind}")
         try:
             report = build_report(

@@ -13,7 +13,6 @@
    their capacity with nothing coming in.
 """
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +24,6 @@ from bench.stack import BenchError, Stack
 from core.queue import backlog
 
 CONNECTIONS = 8  # two per gunicorn worker: none ever waits for work
-# A paced connection sends about every 100 ms: enough connections that
-# a slower answer barely lowers the rate.
-CYCLE_MS = 100.0
 
 
 @dataclass
@@ -228,7 +224,9 @@ def paced(
 ) -> Paced:
     """Reports at about `rate` per second: a short run finds the pause."""
     base_url = f"http://127.0.0.1:{stack.port}"
-    connections = max(2, math.ceil(rate * CYCLE_MS / 1000))
+    # The connections of the saturation run, each pausing between its
+    # requests: the same clients, sending half as often.
+    connections = CONNECTIONS
     pause = max(0.0, connections * 1000 / rate)
     path = members[0].report_path
     calls = report_calls(members)
