@@ -139,7 +139,7 @@ def test_redelivered_repeated_and_late_reports_leave_the_newest_state(
 
     # A newer report still replaces the recorded state.
     user.report("customaction", stretch, occurred_at=minutes_ago(5))
-    latest = user.wait_for_latest(
+    latest = user.wait_for_today(
         "the newer completion to replace the dismissal",
         customactions_completed=1,
         customactions_dismissed=0,

@@ -198,5 +198,5 @@ def test_with_redis_down_reports_get_503_and_the_queued_ones_survive(
 
     # And new reports go through again.
     user.report("action", walk, state="snoozed")
-    user.wait_for_latest("a report after the outage", actions_snoozed=1)
+    user.wait_for_today("a report after the outage", actions_snoozed=1)
     wait_drained(stack)

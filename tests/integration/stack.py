@@ -240,11 +240,17 @@ class ApiUser:
         assert response.status_code == 200, response.text
         return response.json()
 
-    def wait_for_latest(self, what: str, **expected) -> dict:
+    def today(self) -> dict | None:
+        """The row of the user's local today, which is not the newest
+        row after a move west across the date line."""
+        day = local_today(self.timezone)
+        return next((r for r in self.rows() if r["date"] == day), None)
+
+    def wait_for_today(self, what: str, **expected) -> dict:
         """Poll today's row until it shows the expected fields."""
 
         def check():
-            row = self.latest()
+            row = self.today() or {}
             seen = {name: row.get(name) for name in expected}
             return seen == expected, row
 

@@ -26,7 +26,7 @@ def test_metrics_add_up_the_web_and_celery_processes(stack):
     )
 
     user.report("action", walk, state="completed")
-    user.wait_for_latest("the report", actions_completed=1)
+    user.wait_for_today("the report", actions_completed=1)
 
     wait_until(
         lambda: _total(stack, "dp_reports_applied_total") >= applied + 1,

@@ -240,7 +240,7 @@ def user_with_history(stack):
     user.report("action", read, state="snoozed")
     user.report("customaction", stretch)
     stack.settle()
-    user.wait_for_latest(
+    user.wait_for_today(
         "today's reports",
         actions_completed=1,
         actions_snoozed=1,
@@ -292,7 +292,7 @@ def test_the_progress_page_shows_the_apis_numbers_and_updates(stack, browser):
     # A new report reaches the page without a reload.
     user.report("action", snoozed)
     stack.settle()
-    user.wait_for_latest("the new completion", actions_completed=2)
+    user.wait_for_today("the new completion", actions_completed=2)
     until(
         browser,
         lambda d: (

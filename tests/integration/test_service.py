@@ -43,7 +43,7 @@ def counters(row: dict, **expected) -> tuple[dict, dict]:
 def expected_rank(stack: Stack, engagement: float) -> float:
     """The rank SPEC 4.4 gives, against the session's ranked users."""
     ranked = [
-        user.latest()["engagement_15_days"]
+        user.today()["engagement_15_days"]
         for user in stack.users
         if user.reported
     ]
@@ -99,13 +99,13 @@ def test_reports_show_up_in_counters_engagement_ranks_and_streaks(stack):
                 "state": state,
                 "date": local_today(user.timezone),
             }
-    top.wait_for_latest("two completions", actions_completed=2)
-    middle.wait_for_latest(
+    top.wait_for_today("two completions", actions_completed=2)
+    middle.wait_for_today(
         "a completion and a dismissal",
         actions_completed=1,
         actions_dismissed=1,
     )
-    bottom.wait_for_latest("a snooze", actions_snoozed=1)
+    bottom.wait_for_today("a snooze", actions_snoozed=1)
     stack.settle()
 
     for user, engagement, total in (
@@ -157,7 +157,7 @@ def test_checkin_and_correction_then_reports_move_on_from_them(stack):
     assert (row["actions_total"], row["customactions_total"]) == (2, 1)
 
     user.report("action", walk)
-    user.wait_for_latest("the first completion", actions_completed=1)
+    user.wait_for_today("the first completion", actions_completed=1)
     stack.settle()
 
     # The client sends back the whole object with one counter corrected.
@@ -170,7 +170,7 @@ def test_checkin_and_correction_then_reports_move_on_from_them(stack):
     user.report("action", walk, state="snoozed", length="1 hour")
     user.report("action", read)
     user.report("customaction", stretch)
-    user.wait_for_latest(
+    user.wait_for_today(
         "the reports after the correction",
         actions_completed=5,
         actions_snoozed=1,
@@ -199,7 +199,7 @@ def test_a_new_custom_action_never_inherits_a_deleted_ones_report(stack):
     (user,) = stack.create_users("UTC")
     first = user.custom_action("Stretch")
     user.report("customaction", first)
-    user.wait_for_latest("the first completion", customactions_completed=1)
+    user.wait_for_today("the first completion", customactions_completed=1)
     stack.settle()
     response = user.request("DELETE", f"/api/users/customactions/{first}/")
     assert response.status_code == 204
@@ -208,7 +208,7 @@ def test_a_new_custom_action_never_inherits_a_deleted_ones_report(stack):
     user.report("customaction", second)
 
     assert second != first
-    latest = user.wait_for_latest(
+    latest = user.wait_for_today(
         "the deleted action to keep counting next to the new one",
         customactions_completed=2,
         customactions_total=1,
@@ -246,7 +246,7 @@ def test_concurrent_checkins_and_reports_of_one_user_lose_nothing(stack):
             )
         )
     assert {report["state"] for report in reports} == {"completed"}
-    user.wait_for_latest("every concurrent report", customactions_completed=8)
+    user.wait_for_today("every concurrent report", customactions_completed=8)
     stack.settle()
 
     (row,) = user.rows()
@@ -276,7 +276,7 @@ def test_after_a_timezone_change_every_web_worker_uses_the_new_zone(stack):
     dates = {user.report("action", walk)["date"] for _ in range(20)}
 
     assert dates == {local_today(moved_to)}
-    user.wait_for_latest("the reports on the new day", actions_completed=1)
+    user.wait_for_today("the reports on the new day", actions_completed=1)
     stack.settle()
 
 
@@ -389,8 +389,8 @@ def test_rebuild_cache_after_flushall_restores_ranks_and_streaks(stack):
     leader.report("action", leader_read)
     runner.report("action", runner_walk)
     runner.report("action", runner_read, state="dismissed")
-    leader.wait_for_latest("two completions", actions_completed=2)
-    runner.wait_for_latest(
+    leader.wait_for_today("two completions", actions_completed=2)
+    runner.wait_for_today(
         "a completion and a dismissal",
         actions_completed=1,
         actions_dismissed=1,
@@ -422,7 +422,7 @@ def test_rebuild_cache_after_flushall_restores_ranks_and_streaks(stack):
 
     # The workers found their consumer group gone and carry on.
     runner.report("action", runner_read)
-    runner.wait_for_latest(
+    runner.wait_for_today(
         "the dismissal replaced by a completion",
         actions_completed=2,
         actions_dismissed=0,
