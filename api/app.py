@@ -11,6 +11,7 @@ from api.openapi import OpenAPI
 from api.views import ProgressView
 from core import logs, metrics
 from core.access import Access
+from core.intake import Intake
 from core.ranks import Ranks
 from core.services import Services
 from core.settings import Settings
@@ -55,7 +56,8 @@ def create_app(
 ) -> falcon.App:
     settings = settings or Settings.from_env()
     services = services or Services.from_settings(settings)
-    access = Access(services.redis, services.db)
+    access = Access(services.redis, services.db, services.broker)
+    intake = Intake(access, services.broker)
     auth = TokenAuth(access)
     view = ProgressView(Ranks(services.redis), settings.rank_floor)
 
@@ -82,7 +84,7 @@ def create_app(
     route(f"{me}/actions/{item}/", selections.UserActionItem(services, access))
     route(
         f"{me}/actions/{item}/complete/",
-        selections.Report(services, "action"),
+        selections.Report(intake, "action"),
     )
     route(f"{me}/customactions/", selections.CustomActions(services, access))
     route(
@@ -91,7 +93,7 @@ def create_app(
     )
     route(
         f"{me}/customactions/{item}/complete/",
-        selections.Report(services, "customaction"),
+        selections.Report(intake, "customaction"),
     )
     route(f"{me}/progress/", progress.ProgressList(services, view))
     route(f"{me}/progress/{item}/", progress.ProgressDetail(services, view))

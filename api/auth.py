@@ -9,8 +9,8 @@ class TokenAuth:
     """Finds the caller of every /api/ request from their token.
 
     Runs after routing, so an unknown path is a 404 before it is a 401.
-    A resource with a `target_kind` (a report) learns in the same step,
-    and the same Redis round trip, whether the caller owns its target.
+    A resource that checks the caller again as it finishes (a report)
+    takes the caller this process remembers for the token, with no I/O.
     """
 
     def __init__(self, access: Access):
@@ -25,15 +25,14 @@ class TokenAuth:
                 description="Authorization: Token <key> is required",
                 challenges=["Token"],
             )
-        kind = getattr(resource, "target_kind", None)
-        if kind and "item_id" in params:
-            caller, req.context.owns_target = self._access.caller_owning(
-                token.strip(), kind, params["item_id"]
-            )
-        else:
-            caller = self._access.caller(token.strip())
+        token = token.strip()
+        caller = None
+        if getattr(resource, "checks_caller_again", False):
+            caller = self._access.remembered(token)
+        caller = caller or self._access.caller(token)
         if caller is None:
             raise falcon.HTTPUnauthorized(
                 description="invalid token", challenges=["Token"]
             )
         req.context.caller = caller
+        req.context.token = token

@@ -6,11 +6,12 @@ from sqlalchemy import select
 from api import views
 from api.body import id_field, read_object
 from api.pagination import paginate
-from core import accounts, queue
+from core import accounts
 from core.access import Access
 from core.accounts import AccountError
+from core.intake import Intake, NotCaller, NotOwned
 from core.models import CustomAction, UserAction, UserGoal
-from core.reports import ReportError, build_report
+from core.reports import ReportError
 from core.services import Services
 
 
@@ -146,30 +147,32 @@ class CustomActionItem:
 class Report:
     """POST .../{id}/complete/: check the report, queue it, answer 202."""
 
-    def __init__(self, services: Services, kind: str):
-        self._broker = services.broker
+    checks_caller_again = True  # see intake.Intake.submit
+
+    def __init__(self, intake: Intake, kind: str):
+        self._intake = intake
         self._kind = kind
 
-    @property
-    def target_kind(self) -> str:
-        return self._kind
-
     def on_post(self, req, resp, item_id: int):
-        caller = req.context.caller
         body = read_object(req, optional=True)
-        if not req.context.owns_target:
-            raise falcon.HTTPNotFound(description=f"no such {self._kind}")
         try:
-            report = build_report(
+            report = self._intake.submit(
+                req.context.token,
+                req.context.caller,
+                self._kind,
+                item_id,
                 body,
-                user_id=caller.id,
-                kind=self._kind,
-                target_id=item_id,
-                zone=caller.timezone,
             )
+        except NotCaller:
+            raise falcon.HTTPUnauthorized(
+                description="invalid token", challenges=["Token"]
+            ) from None
+        except NotOwned:
+            raise falcon.HTTPNotFound(
+                description=f"no such {self._kind}"
+            ) from None
         except ReportError as exc:
             raise _bad(exc) from None
-        queue.enqueue_report(self._broker, report)
         resp.media = {
             self._kind: item_id,
             "state": report.state,

@@ -12,6 +12,12 @@ from SQL only on a miss, so the hot path makes no database round trip.
   is looked up in SQL before the API says 404, so a lost update only
   costs time; a removal that did not reach Redis lets a report in for an
   action removed a moment ago, which is applied like any other report.
+
+Each process also remembers the callers it has seen. A report from a
+remembered caller goes to the queue in one round trip, by a script that
+first checks Redis still holds that caller for the token (a time-zone
+change rewrites it) and the target among theirs; when either fails,
+the report takes the long way, and the process learns the caller anew.
 """
 
 import logging
@@ -22,12 +28,15 @@ from redis.exceptions import RedisError
 from core import accounts
 from core.accounts import Caller, hash_token
 from core.db import Database
+from core.queue import GuardedEnqueue
+from core.reports import Report
 
 log = logging.getLogger(__name__)
 
 AUTH_TTL = 600
 TARGETS_TTL = 3600
 BUILT = "_built"
+REMEMBERED_MAX = 100_000  # callers per process, forgotten all at once
 
 # A report's caller and whether they own its target, in one round trip:
 # {"<id> <zone>" or false, target in the set, the set is whole}.
@@ -49,11 +58,22 @@ def _targets_key(user_id: int) -> str:
     return f"dp:targets:{user_id}"
 
 
+def _cached_value(caller: Caller) -> str:
+    return f"{caller.id} {caller.timezone}"
+
+
 class Access:
-    def __init__(self, redis: Redis, db: Database):
+    def __init__(
+        self, redis: Redis, db: Database, broker: Redis | None = None
+    ):
         self._redis = redis
         self._db = db
         self._caller_and_target = redis.register_script(_CALLER_AND_TARGET)
+        # The guarded append reads the caches and writes the stream in one
+        # script, so only when both live in the same Redis.
+        same = broker is None or broker is redis
+        self._guarded = GuardedEnqueue(redis) if same else None
+        self._seen: dict[str, Caller] = {}
 
     def caller(self, token: str) -> Caller | None:
         digest = hash_token(token)
@@ -63,8 +83,7 @@ class Access:
             log.warning("auth cache unreachable", extra={"error": str(exc)})
             cached = None
         if cached:
-            user_id, zone = cached.decode().split(" ", 1)
-            return Caller(int(user_id), zone)
+            return self._seen_as(digest, cached)
 
         with self._db.reading() as session:
             caller = accounts.authenticate(session, token)
@@ -72,12 +91,39 @@ class Access:
             self._remember(digest, caller)
         return caller
 
+    def remembered(self, token: str) -> Caller | None:
+        """The caller this process last saw with the token, if any: no
+        I/O, and not proof of anything until `enqueue_as` succeeds."""
+        return self._seen.get(hash_token(token))
+
+    def enqueue_as(self, token: str, caller: Caller, report: Report) -> bool:
+        """Queue the report if Redis still has the token as `caller`'s
+        and the target among theirs; False means check the long way."""
+        if self._guarded is None:
+            return False
+        member = f"{report.kind}:{report.target_id}"
+        holds = (_auth_key(hash_token(token)), _cached_value(caller))
+        where = (_targets_key(caller.id), member)
+        return self._guarded(report, holds, where) is not None
+
+    def _seen_as(self, digest: str, cached: bytes) -> Caller:
+        user_id, zone = cached.decode().split(" ", 1)
+        caller = Caller(int(user_id), zone)
+        self._see(digest, caller)
+        return caller
+
+    def _see(self, digest: str, caller: Caller) -> None:
+        if len(self._seen) >= REMEMBERED_MAX:
+            self._seen.clear()
+        self._seen[digest] = caller
+
     def moved(self, token_hash: str, caller: Caller) -> None:
         """The user's time zone changed: later requests see the new one."""
         self._remember(token_hash, caller)
 
     def _remember(self, digest: str, caller: Caller) -> None:
-        value = f"{caller.id} {caller.timezone}"
+        self._see(digest, caller)
+        value = _cached_value(caller)
         try:
             self._redis.set(_auth_key(digest), value, ex=AUTH_TTL)
         except RedisError as exc:
@@ -88,9 +134,10 @@ class Access:
     ) -> tuple[Caller | None, bool]:
         """The caller, and whether they own the target of their report."""
         member = f"{kind}:{target}"
+        digest = hash_token(token)
         try:
             cached, found, built = self._caller_and_target(
-                keys=[_auth_key(hash_token(token))], args=[member, BUILT]
+                keys=[_auth_key(digest)], args=[member, BUILT]
             )
         except RedisError as exc:
             log.warning("auth cache unreachable", extra={"error": str(exc)})
@@ -99,8 +146,7 @@ class Access:
             caller = self.caller(token)
             owned = caller is not None and self.owns(caller.id, kind, target)
             return caller, owned
-        user_id, zone = cached.decode().split(" ", 1)
-        caller = Caller(int(user_id), zone)
+        caller = self._seen_as(digest, cached)
         owned = bool(found) or self._owns_in_sql(
             caller.id, member, bool(built)
         )

@@ -7,12 +7,13 @@ claimed by another once it has been pending for `CLAIM_AFTER_MS`
 (milliseconds, from the environment variable of that name).
 """
 
+import hashlib
 import os
 import socket
 from collections.abc import Iterable
 
 from redis import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from core.reports import Report
 
@@ -22,9 +23,48 @@ GROUP = "appliers"
 CLAIM_AFTER_MS = int(os.environ.get("CLAIM_AFTER_MS") or 30_000)
 
 
+# Appends to the stream only while a key holds a value and a set holds a
+# member, in one round trip: KEYS are the stream, the key and the set;
+# ARGV the value, the member, then the entry's fields and values.
+_XADD_IF = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return false end
+if redis.call('SISMEMBER', KEYS[3], ARGV[2]) == 0 then return false end
+return redis.call('XADD', KEYS[1], '*', unpack(ARGV, 3))
+"""
+
+
 def enqueue_report(redis: Redis, report: Report) -> str:
     """Queue one checked report; returns its entry id."""
     return redis.xadd(STREAM, report.to_fields()).decode()
+
+
+class GuardedEnqueue:
+    """`enqueue_report`, done only if Redis still holds what it was told:
+    returns the entry id, or None when a condition failed.
+
+    Calls EVALSHA itself (loading the script when Redis lacks it): it is
+    on every report's path, and redis-py's Script object costs more.
+    """
+
+    def __init__(self, redis: Redis):
+        self._redis = redis
+        self._sha = hashlib.sha1(_XADD_IF.encode()).hexdigest()
+
+    def __call__(
+        self,
+        report: Report,
+        key_holds: tuple[str, str],
+        set_has: tuple[str, str],
+    ) -> str | None:
+        (key, value), (members, member) = key_holds, set_has
+        fields = [part for pair in report.to_fields().items() for part in pair]
+        command = (3, STREAM, key, members, value, member, *fields)
+        try:
+            found = self._redis.execute_command("EVALSHA", self._sha, *command)
+        except NoScriptError:
+            self._redis.script_load(_XADD_IF)
+            found = self._redis.execute_command("EVALSHA", self._sha, *command)
+        return found.decode() if found else None
 
 
 def enqueue_reports(

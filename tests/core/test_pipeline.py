@@ -7,7 +7,7 @@ from core import pipeline, queue, streaks
 from core.days import today
 from core.models import ActionReport
 from core.ranks import Ranks
-from core.reports import build_report
+from core.reports import Report, build_report
 from tests.core.support import person, record, row
 
 
@@ -185,7 +185,7 @@ def test_a_report_that_cannot_be_applied_is_buried_alone(
     assert (outcome.applied, outcome.buried) == (2, 1)
     assert world.backlog() == 0
     (_, dead), *_ = services.broker.xrange(queue.DEAD)
-    assert dead[b"user"] == b"99999"
+    assert Report.from_fields(dead).user_id == 99_999
     assert snapshot(db, user.id, day) == (1, 0, 0, 1, 0, 0)
 
 

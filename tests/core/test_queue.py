@@ -1,4 +1,7 @@
+from dataclasses import replace
 from datetime import date
+
+import pytest
 
 from core import queue
 from core.reports import Report
@@ -90,7 +93,7 @@ def test_bury_keeps_the_entry_aside_with_its_reason(redis):
     queue.bury(redis, entry_id, fields, "bad " * 200)
     assert queue.backlog(redis) == 0
     (_, dead), *_ = redis.xrange(queue.DEAD)
-    assert dead[b"user"] == b"1"
+    assert Report.from_fields(dead) == reports(1)[0]
     assert len(dead[b"reason"]) == 500
 
 
@@ -105,3 +108,56 @@ def test_read_batch_claims_the_entries_a_dead_consumer_left(
     claimed = queue.read_batch(redis, "alive", 10)
     assert [e[0] for e in claimed] == [e[0] for e in left]
     assert len(queue.read_batch(redis, "alive", 10)) == 2
+
+
+def test_a_queued_report_is_one_field_and_reads_back_whole():
+    spaced = replace(report(7, 3, "snoozed", day=DAY), length="1 h 30 min")
+    for sent in (spaced, report(7, 3, day=DAY)):
+        fields = sent.to_fields()
+        assert list(fields) == ["report"]
+        assert Report.from_fields(fields) == sent
+        encoded = {b"report": fields["report"].encode()}
+        assert Report.from_fields(encoded) == sent
+
+
+def test_an_entry_of_one_field_per_value_still_reads():
+    sent = replace(report(7, 3, "dismissed", day=DAY), length="later")
+    old = {
+        "user": "7",
+        "kind": "action",
+        "target": "3",
+        "state": "dismissed",
+        "occurred_at": sent.occurred_at.isoformat(),
+        "day": DAY.isoformat(),
+        "length": "later",
+    }
+    assert Report.from_fields(old) == sent
+
+
+@pytest.mark.parametrize(
+    "packed", ["", "7 action 3", "x action 3 completed 2025-06-01 2025-06-01 "]
+)
+def test_a_malformed_entry_is_a_value_error(packed):
+    with pytest.raises(ValueError):
+        Report.from_fields({"report": packed})
+
+
+def test_guarded_enqueue_appends_only_while_both_conditions_hold(redis):
+    guarded = queue.GuardedEnqueue(redis)
+    sent = report(1, 5, day=DAY)
+    redis.set("owner", "1 UTC")
+    redis.sadd("owned", "action:5")
+    holds, has = ("owner", "1 UTC"), ("owned", "action:5")
+
+    entry = guarded(sent, holds, has)  # loads the script on first use
+    assert entry is not None
+    assert guarded(sent, holds, has) is not None
+    assert guarded(sent, ("owner", "1 Asia/Tokyo"), has) is None
+    assert guarded(sent, holds, ("owned", "action:6")) is None
+    assert guarded(sent, ("nobody", "1 UTC"), has) is None
+    redis.script_flush()
+    assert guarded(sent, holds, has) is not None
+
+    found = redis.xrange(queue.STREAM)
+    assert found[0][0].decode() == entry
+    assert [Report.from_fields(f) for _, f in found] == [sent] * 3
