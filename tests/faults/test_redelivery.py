@@ -14,7 +14,7 @@ from sqlalchemy import select
 from core import pipeline, queue
 from core.models import ActionState
 from core.queue import GROUP, STREAM
-from core.reports import build_report
+from core.reports import Report, build_report
 from tests.faults.support import (
     counters,
     make_users,
@@ -126,12 +126,10 @@ def test_redelivered_repeated_and_late_reports_leave_the_newest_state(
         "customactions_dismissed": 1,
     }
     assert latest["engagement_15_days"] == 33.33
+    sent = [Report.from_fields(entry) for entry in newest]
     assert recorded(stack_db, user) == {
-        (entry["kind"], int(entry["target"])): (
-            entry["state"],
-            datetime.fromisoformat(entry["occurred_at"]),
-        )
-        for entry in newest
+        (report.kind, report.target_id): (report.state, report.occurred_at)
+        for report in sent
     }
     # Every report is kept once, the redelivered ones too.
     assert reports_in_sql(stack_db, [user]) == 9

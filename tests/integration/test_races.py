@@ -114,6 +114,7 @@ def traveller(stack: Stack, goals, actions):
     clear_of_midnight(AWAY)
     moved = user.request("PATCH", "/api/users/me/", json={"timezone": AWAY})
     assert moved.status_code == 200, moved.text
+    user.timezone = AWAY
     today = local_today(AWAY)
     assert today not in [row["date"] for row in user.rows()]
     return user, user_actions, customs
