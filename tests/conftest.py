@@ -89,6 +89,7 @@ class World:
             self.services.redis,
             "test-consumer",
             seconds=60,
+            gather=0,
         )
 
     def backlog(self) -> int:

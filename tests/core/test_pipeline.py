@@ -189,6 +189,36 @@ def test_a_report_that_cannot_be_applied_is_buried_alone(
     assert snapshot(db, user.id, day) == (1, 0, 0, 1, 0, 0)
 
 
+def test_after_a_short_batch_drain_waits_and_takes_what_came(
+    world, user, now, services, monkeypatch
+):
+    send(world, user, user.ua, now)
+    waits, batches = [], []
+    apply_entries = pipeline.apply_entries
+
+    def counted(db, broker, redis, entries):
+        batches.append(len(entries))
+        return apply_entries(db, broker, redis, entries)
+
+    def wait(seconds):
+        waits.append(seconds)
+        if len(waits) == 1:  # reports arriving meanwhile
+            send(world, user, user.ua2, now, state="snoozed")
+            send(world, user, user.ca, now, kind="customaction")
+
+    monkeypatch.setattr(pipeline, "apply_entries", counted)
+    monkeypatch.setattr(pipeline.time, "sleep", wait)
+    outcome = pipeline.drain(
+        services.db, services.broker, services.redis, "c", gather=0.1
+    )
+    assert outcome.applied == 3
+    assert batches == [1, 2]
+    assert waits == [pytest.approx(0.1)] * 2
+    assert snapshot(services.db, user.id, today(user.timezone)) == (
+        1, 1, 0, 1, 0, 0
+    )  # fmt: skip
+
+
 def test_drain_of_an_empty_queue_applies_nothing(world):
     assert world.drain().applied == 0
 
