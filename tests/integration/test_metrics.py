@@ -32,13 +32,17 @@ def test_metrics_add_up_the_web_and_celery_processes(stack):
         lambda: _total(stack, "dp_reports_applied_total") >= applied + 1,
         "the workers' applied count to reach /metrics",
     )
-    assert (
-        _total(
-            stack,
-            "dp_task_seconds_count",
-            task="workers.tasks.drain_reports",
-        )
-        > drains
+    # The drain counts its reports before it ends and records its time.
+    wait_until(
+        lambda: (
+            _total(
+                stack,
+                "dp_task_seconds_count",
+                task="workers.tasks.drain_reports",
+            )
+            > drains
+        ),
+        "a finished drain to reach /metrics",
     )
     assert _total(stack, "dp_reports_accepted_total", kind="action") >= 1
     assert _total(stack, "dp_rank_set_size") >= 1
