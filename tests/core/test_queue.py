@@ -1,7 +1,9 @@
 from dataclasses import replace
 from datetime import date
 
+import fakeredis
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from core import queue
 from core.reports import Report
@@ -161,3 +163,22 @@ def test_guarded_enqueue_appends_only_while_both_conditions_hold(redis):
     found = redis.xrange(queue.STREAM)
     assert found[0][0].decode() == entry
     assert [Report.from_fields(f) for _, f in found] == [sent] * 3
+
+
+def test_guarded_enqueue_raises_while_redis_is_away_then_recovers():
+    server = fakeredis.FakeServer()
+    redis = fakeredis.FakeRedis(server=server)
+    redis.set("owner", "1 UTC")
+    redis.sadd("owned", "action:5")
+    guarded = queue.GuardedEnqueue(redis)
+    sent = report(1, 5, day=DAY)
+    holds, has = ("owner", "1 UTC"), ("owned", "action:5")
+    server.connected = False
+    for _ in range(2):  # before its connection exists, and with it
+        with pytest.raises(RedisConnectionError):
+            guarded(sent, holds, has)
+        server.connected = True
+        assert guarded(sent, holds, has) is not None
+        server.connected = False
+    server.connected = True
+    assert queue.backlog(redis) == 2
