@@ -4,9 +4,11 @@ import logging
 import time
 
 import falcon
+from falcon.routing import BaseConverter
 
 from api import errors, misc, page, progress, selections
 from api.auth import TokenAuth
+from api.body import INT_MAX
 from api.openapi import OpenAPI
 from api.views import ProgressView
 from core import logs, metrics
@@ -51,6 +53,19 @@ class RequestLog:
         )
 
 
+class IdConverter(BaseConverter):
+    """An id in a path, written as the API writes it: ASCII digits, no
+    sign, no leading zero, 1 to 2147483647. Anything else matches no
+    route, so it is a 404 (`int()` would take "+1", "007" and "１")."""
+
+    def convert(self, value: str) -> int | None:
+        canonical = value.isascii() and value.isdigit() and value[0] != "0"
+        if not canonical or len(value) > len(str(INT_MAX)):
+            return None
+        number = int(value)
+        return number if number <= INT_MAX else None
+
+
 def create_app(
     settings: Settings | None = None, services: Services | None = None
 ) -> falcon.App:
@@ -63,10 +78,11 @@ def create_app(
 
     app = falcon.App(middleware=[RequestLog(), auth])
     app.req_options.auto_parse_form_urlencoded = False
+    app.router_options.converters["id"] = IdConverter
     errors.install(app)
 
     me = "/api/users"
-    item = "{item_id:int(min=1, max=2147483647)}"
+    item = "{item_id:id}"
     route = app.add_route
     route("/healthz", misc.Health())
     route("/readyz", misc.Ready(services))

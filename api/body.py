@@ -3,6 +3,7 @@
 import json
 
 import falcon
+from gunicorn.http.errors import ParseException
 
 LIMIT = 64 * 1024
 INT_MAX = 2147483647
@@ -10,8 +11,9 @@ INT_MAX = 2147483647
 
 def read_json(req: falcon.Request, optional: bool = False):
     """The body as JSON, refused before parsing when too big or not JSON."""
+    # No Content-Type at all is read as JSON; any other than JSON is not.
     media_type = (req.content_type or "").split(";")[0].strip().lower()
-    if media_type and media_type != "application/json":
+    if req.content_type is not None and media_type != "application/json":
         raise falcon.HTTPUnsupportedMediaType(
             description="Content-Type must be application/json"
         )
@@ -22,7 +24,14 @@ def read_json(req: falcon.Request, optional: bool = False):
         # A chunked body: the server ends the stream, but Falcon's bounded
         # stream would read nothing without a Content-Length.
         stream = req.stream
-    raw = stream.read(LIMIT + 1)
+    try:
+        raw = stream.read(LIMIT + 1)
+    except (OSError, ParseException):
+        # A broken chunked body, or a client that hung up part way: the
+        # server's reader raises what a WSGI app cannot otherwise know.
+        raise falcon.HTTPBadRequest(
+            description="body: could not be read to its end"
+        ) from None
     if len(raw) > LIMIT:
         raise falcon.HTTPContentTooLarge(description="the body is over 64 KiB")
     if req.content_length is not None and len(raw) < req.content_length:

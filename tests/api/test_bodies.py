@@ -1,9 +1,15 @@
 """Request bodies: 400 for bad JSON, 415, 413, and what is accepted."""
 
+import io
 import json
 
 import pytest
 from falcon import testing
+from gunicorn.http.errors import (
+    ChunkMissingTerminator,
+    InvalidChunkSize,
+    NoMoreData,
+)
 
 from api.body import LIMIT
 from tests.api.conftest import assert_error
@@ -239,4 +245,56 @@ def test_a_body_shorter_than_its_content_length_is_a_400(world, alice):
     )
     assert response.status_code == 400
     assert "Content-Length" in response.json["error"]
+    assert world.backlog() == 0
+
+
+class _Broken(io.RawIOBase):
+    """A request body whose reader fails as gunicorn's does."""
+
+    def __init__(self, error: Exception):
+        self._error = error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise self._error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InvalidChunkSize(b"ZZ"),
+        ChunkMissingTerminator(b"xx"),
+        NoMoreData(b'{"state":"comp'),
+        ConnectionResetError(104, "reset"),
+    ],
+    ids=type,
+)
+def test_a_body_that_cannot_be_read_is_a_400_and_queues_nothing(
+    client, world, alice, owned, error
+):
+    path = f"/api/users/actions/{owned.user_action}/complete/"
+    environ = testing.create_environ(
+        method="POST", path=path, headers=alice.headers, body=b""
+    )
+    environ.pop("CONTENT_LENGTH", None)
+    environ["wsgi.input_terminated"] = True
+    environ["wsgi.input"] = io.BufferedReader(_Broken(error))
+    status, content = _call(client, environ)
+    assert status.startswith("400")
+    assert content["error"] == "body: could not be read to its end"
+    assert world.backlog() == 0
+
+
+@pytest.mark.parametrize("content_type", ["", ";;;", "text/plain"])
+def test_a_content_type_present_but_not_json_is_a_415(
+    client, world, alice, owned, content_type
+):
+    response = alice.post(
+        f"/api/users/actions/{owned.user_action}/complete/",
+        body='{"state": "snoozed"}',
+        headers={"Content-Type": content_type},
+    )
+    assert_error(response, 415)
     assert world.backlog() == 0

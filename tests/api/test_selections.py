@@ -225,3 +225,28 @@ def test_a_corrected_total_is_replaced_by_the_next_selection(
     )
     alice.post(ACTIONS, json={"action": world.action("Run")})
     assert _totals(rows, alice) == (2, 0)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["+{}", "0{}", "{}.0", "\uff10{}", "{}\u0661", "0", "2147483648"],
+)
+def test_an_id_not_written_plainly_is_no_path(world, alice, owned, written):
+    goal = written.format(owned.goal) if "{}" in written else written
+    action = written.format(owned.user_action) if "{}" in written else written
+    for method, path in (
+        ("DELETE", f"/api/users/goals/{goal}/"),
+        ("DELETE", f"/api/users/actions/{action}/"),
+        ("POST", f"/api/users/actions/{action}/complete/"),
+    ):
+        assert_error(alice.request(method, path), 404)
+    assert [
+        g["goal"] for g in alice.get("/api/users/goals/").json["results"]
+    ] == [owned.goal]
+    assert world.backlog() == 0
+    assert (
+        alice.post(
+            f"/api/users/actions/{owned.user_action}/complete/"
+        ).status_code
+        == 202
+    )
