@@ -320,7 +320,9 @@
   function render(rows, streaks) {
     const days = streaks.results;
     const today = days[days.length - 1];
-    const row = rows[0] || null;
+    // Today's row; after a move west across the date line, a newer row
+    // can be ahead of it.
+    const row = rows.find((r) => r.date === today.date) || rows[0] || null;
     // Shown first, so that the chart measures its real size.
     const wasHidden = main.hidden;
     main.hidden = false;
