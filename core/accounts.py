@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 
@@ -26,6 +27,14 @@ class Caller:
     timezone: str
 
 
+def _shown(value: object) -> str:
+    """A value from a request, as JSON text: what the client sent."""
+    try:
+        return json.dumps(value, ensure_ascii=False)[:100]
+    except (TypeError, ValueError):
+        return "that value"
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -39,7 +48,7 @@ def create_user(session: Session, email: str, timezone: str = "UTC"):
     if not email or "@" not in email or len(email) > 254:
         raise AccountError("email: not an email address")
     if not is_zone(timezone):
-        raise AccountError(f"timezone: unknown time zone {timezone!r}")
+        raise AccountError(f"timezone: unknown time zone {_shown(timezone)}")
     token = secrets.token_hex(20)
     user = User(email=email, timezone=timezone, token_hash=hash_token(token))
     session.add(user)
@@ -62,7 +71,7 @@ def authenticate(session: Session, token: str) -> Caller | None:
 
 def set_timezone(session: Session, user_id: int, timezone: object) -> User:
     if not is_zone(timezone):
-        raise AccountError(f"timezone: unknown time zone {timezone!r}")
+        raise AccountError(f"timezone: unknown time zone {_shown(timezone)}")
     user = session.get(User, user_id)
     user.timezone = timezone
     return user

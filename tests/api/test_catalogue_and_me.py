@@ -176,3 +176,13 @@ def test_host_dependent_zone_names_are_refused(alice, zone):
         "PATCH", "/api/users/me/", json={"timezone": zone}
     )
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [(None, "null"), ("Mars/Base", '"Mars/Base"'), (7, "7"), ([], "[]")],
+)
+def test_an_unknown_zone_is_named_as_it_was_sent(alice, zone, shown):
+    response = alice.request("PATCH", ME, json={"timezone": zone})
+    assert_error(response, 400)
+    assert response.json["error"] == f"timezone: unknown time zone {shown}"
