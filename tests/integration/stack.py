@@ -291,9 +291,15 @@ class Stack:
             text=True,
             timeout=60,
         )
+        self._local.cli_stderr = done.stderr  # progress bars go there
         lines = done.stdout.strip().splitlines()
         assert len(lines) == 1, (done.stdout, done.stderr)
         return done.returncode, json.loads(lines[0])
+
+    @property
+    def cli_stderr(self) -> str:
+        """What this thread's last `dailyprogress` wrote on stderr."""
+        return self._local.cli_stderr
 
     def cli_ok(self, *args: str) -> dict:
         code, answer = self.cli(*args)

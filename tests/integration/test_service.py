@@ -314,6 +314,8 @@ def test_imported_history_appears_and_a_second_import_changes_nothing(
     answer = stack.cli_ok("import-reports", str(path))
     user.reported = True
     assert answer == {"queued": 6, "users": 1, "file": str(path)}
+    assert "queueing: 100%" in stack.cli_stderr
+    assert "6/6" in stack.cli_stderr
     wait_until(
         lambda: (user.streaks()["current_streak"] == 3, user.streaks()),
         "the imported history to show in the streaks",
@@ -415,6 +417,7 @@ def test_rebuild_cache_after_flushall_restores_ranks_and_streaks(stack):
     assert leader.latest()["engagement_rank"] == RANK_FLOOR
 
     answer = stack.cli_ok("rebuild-cache")
+    assert "streaks: 100%" in stack.cli_stderr
 
     assert answer["ranked"] == sum(user.reported for user in stack.users)
     assert stack.redis.exists(f"dp:streak:{leader.id}")
