@@ -4,7 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from core.days import day_start, today, utcnow, window
@@ -59,8 +59,9 @@ def _measure(
         first, _ = window(day, days)
         inside = ActionState.day >= first
         done = inside & (ActionState.state == "completed")
-        counts.append(func.sum(case((inside, 1), else_=0)))
-        counts.append(func.sum(case((done, 1), else_=0)))
+        # COUNT(*) FILTER (WHERE ...): cheaper than SUM(CASE ...).
+        counts.append(func.count().filter(inside))
+        counts.append(func.count().filter(done))
     first, _ = window(day, max(WINDOWS))
     rows = session.execute(
         select(ActionState.user_id, func.max(ActionState.day), *counts)
@@ -181,20 +182,17 @@ def versions(session: Session, measured: dict[int, Engagement]):
     of each user's today's row, for the rank set."""
     user_ids = sorted(measured)
     found = []
-    for start in range(0, len(user_ids), 500):
-        chunk = user_ids[start : start + 500]
-        session.execute(
-            update(User)
-            .where(User.id.in_(chunk))
-            .values(rank_version=User.rank_version + 1)
-            .execution_options(synchronize_session=False)
-        )
+    for start in range(0, len(user_ids), 1000):
+        chunk = user_ids[start : start + 1000]
         found.extend(
-            session.execute(
-                select(User.id, User.rank_version).where(User.id.in_(chunk))
-            ).all()
+            session.connection().execute(
+                update(User)
+                .where(User.id.in_(chunk))
+                .values(rank_version=User.rank_version + 1)
+                .returning(User.id, User.rank_version)
+            )
         )
     return [
         (user_id, measured[user_id].day, version, measured[user_id].days_15)
-        for user_id, version in found
+        for user_id, version in sorted(found)
     ]
