@@ -38,17 +38,6 @@ TARGETS_TTL = 3600
 BUILT = "_built"
 REMEMBERED_MAX = 100_000  # callers per process, forgotten all at once
 
-# A report's caller and whether they own its target, in one round trip:
-# {"<id> <zone>" or false, target in the set, the set is whole}.
-_CALLER_AND_TARGET = """
-local cached = redis.call('GET', KEYS[1])
-if not cached then return {false, 0, 0} end
-local user = string.match(cached, '^(%d+) ')
-local key = 'dp:targets:' .. user
-local found = redis.call('SMISMEMBER', key, ARGV[1], ARGV[2])
-return {cached, found[1], found[2]}
-"""
-
 
 def _auth_key(digest: str) -> str:
     return f"dp:auth:{digest}"
@@ -68,7 +57,6 @@ class Access:
     ):
         self._redis = redis
         self._db = db
-        self._caller_and_target = redis.register_script(_CALLER_AND_TARGET)
         # The guarded append reads the caches and writes the stream in one
         # script, so only when both live in the same Redis.
         same = broker is None or broker is redis
@@ -129,29 +117,6 @@ class Access:
         except RedisError as exc:
             log.warning("auth cache unreachable", extra={"error": str(exc)})
 
-    def caller_owning(
-        self, token: str, kind: str, target: int
-    ) -> tuple[Caller | None, bool]:
-        """The caller, and whether they own the target of their report."""
-        member = f"{kind}:{target}"
-        digest = hash_token(token)
-        try:
-            cached, found, built = self._caller_and_target(
-                keys=[_auth_key(digest)], args=[member, BUILT]
-            )
-        except RedisError as exc:
-            log.warning("auth cache unreachable", extra={"error": str(exc)})
-            cached = None
-        if not cached:
-            caller = self.caller(token)
-            owned = caller is not None and self.owns(caller.id, kind, target)
-            return caller, owned
-        caller = self._seen_as(digest, cached)
-        owned = bool(found) or self._owns_in_sql(
-            caller.id, member, bool(built)
-        )
-        return caller, owned
-
     def owns(self, user_id: int, kind: str, target: int) -> bool:
         member = f"{kind}:{target}"
         key = _targets_key(user_id)
@@ -160,11 +125,9 @@ class Access:
         except RedisError as exc:
             log.warning("target cache unreachable", extra={"error": str(exc)})
             found = built = False
-        return bool(found) or self._owns_in_sql(user_id, member, bool(built))
+        if found:
+            return True
 
-    def _owns_in_sql(self, user_id: int, member: str, built: bool) -> bool:
-        """A member missing from the cached set, looked up in SQL."""
-        key = _targets_key(user_id)
         with self._db.reading() as session:
             owned = accounts.targets(session, user_id)
         if not built:

@@ -51,10 +51,10 @@ class Intake:
         if self._access.enqueue_as(token, caller, report):
             return report
 
-        current, owned = self._access.caller_owning(token, kind, target)
+        current = self._access.caller(token)
         if current is None:
             raise NotCaller
-        if not owned:
+        if not self._access.owns(current.id, kind, target):
             raise NotOwned
         if current != caller:  # the time zone changed: date it again
             report = build(current)

@@ -43,7 +43,8 @@ def test_a_remembered_caller_is_queued_with_no_other_lookup(
         raise AssertionError("looked up the long way")
 
     monkeypatch.setattr(db, "reading", no_lookup)
-    monkeypatch.setattr(access, "caller_owning", no_lookup)
+    monkeypatch.setattr(access, "caller", no_lookup)
+    monkeypatch.setattr(access, "owns", no_lookup)
     caller = access.remembered(user.token)
     assert caller == Caller(user.id, "Asia/Kathmandu")
     sent = intake.submit(
