@@ -45,7 +45,7 @@ def read_json(req: falcon.Request, optional: bool = False):
             description="body: a JSON object is needed"
         )
     try:
-        body = json.loads(raw)
+        body = json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError):
         raise falcon.HTTPBadRequest(
             description="body: not valid JSON"
@@ -59,6 +59,11 @@ def read_json(req: falcon.Request, optional: bool = False):
             description="body: strings may not hold NUL or lone surrogates"
         )
     return body
+
+
+def _not_json(name: str):
+    """NaN and Infinity: Python's parser takes them, JSON has no such."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _storable(body) -> bool:
@@ -115,6 +120,6 @@ def query_int(req: falcon.Request, name: str, default: int) -> int:
     digits = raw.isascii() and raw.isdigit() and len(raw) <= 9
     if not digits or int(raw) < 1:
         raise falcon.HTTPBadRequest(
-            description=f"{name}: expected a positive integer"
+            description=f"{name}: expected an integer from 1 to 999999999"
         )
     return int(raw)

@@ -86,7 +86,15 @@ def _padded(body: dict, size: int) -> bytes:
 
 # 400: bodies that are not JSON objects.
 
-MALFORMED = [b'{"a": ', b"{'a': 1}", b"nul", b"\xff{}"]
+MALFORMED = [
+    b'{"a": ',
+    b"{'a': 1}",
+    b"nul",
+    b"\xff{}",
+    b'{"x": Infinity}',
+    b'{"x": -Infinity}',
+    b'{"x": NaN}',
+]
 NOT_OBJECTS = ["[1]", '"text"', "3", "null", "true"]
 NOT_JSON_TYPES = [
     "text/plain",

@@ -99,7 +99,18 @@ def test_empty_list_has_a_first_page_but_no_second(alice):
     assert_error(alice.get(PROGRESS, params={"page": 2}), 404)
 
 
-NOT_POSITIVE = ["0", "-1", "abc", "1.5", "", "1e3", "+1", " 1", "0x10"]
+NOT_POSITIVE = [
+    "0",
+    "-1",
+    "abc",
+    "1.5",
+    "",
+    "1e3",
+    "+1",
+    " 1",
+    "0x10",
+    "99999999999999999999",
+]
 
 
 @pytest.mark.parametrize("name", ["page", "page_size"])
@@ -118,6 +129,7 @@ def test_page_or_page_size_not_a_positive_integer_is_a_400(alice, path, name):
     for value in NOT_POSITIVE:
         response = alice.get(f"{path}?{name}={value}")
         assert_error(response, 400, name)
+        assert "from 1 to 999999999" in response.json["error"]
 
 
 @pytest.mark.parametrize(
